@@ -1,0 +1,2 @@
+# protocol/ — Kafka codecs, record batches, compression; depends on common/.
+protocol_SRCS := $(wildcard protocol/*.c)
