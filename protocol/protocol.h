@@ -32,7 +32,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---------------- record batches ---------------- */
+/* ================= section: message codecs (owner: codec generator) =================
+ * The generated codecs live in $(B)/gen/protocol/protocol_gen.h, included here. */
+
+/* ================= end section: message codecs ================= */
+
+/* ================= section: record batches, records, compression, RPC framing =========== */
 
 #define PROTOCOL_BATCH_HEADER_BYTES   61 /* RECORD_BATCH_OVERHEAD */
 #define PROTOCOL_BATCH_LOG_OVERHEAD   12 /* baseOffset + batchLength */
@@ -102,5 +107,7 @@ void protocol_batch_set_leader_epoch(uint8_t *batch, int32_t epoch);
 static inline int64_t protocol_batch_last_offset(const protocol_batch_header *h) {
     return h->base_offset + h->last_offset_delta;
 }
+
+/* ================= end section: record batches ================= */
 
 #endif
