@@ -44,7 +44,9 @@ MODULES := broker controller metadata raft storage protocol common
 .DEFAULT_GOAL := all
 .PHONY: all deps test check-unit asan fuzz format format-check clean help run
 
-# Per-module source lists and extra rules.
+# Per-module source lists and extra rules. A module.mk sets <module>_SRCS (its .c files)
+# and may set <module>_GEN_OBJS (objects built from generated sources under $(B)/gen) and
+# add generated headers to GEN_HDRS.
 GEN_HDRS :=
 BINS     :=
 # Module files may name $$(LIBS) in prerequisites (second expansion): LIBS is known
@@ -53,7 +55,7 @@ BINS     :=
 include $(wildcard */module.mk) $(wildcard tests/*/module.mk)
 
 define module_lib
-$(1)_OBJS := $$(patsubst %.c,$(B)/obj/%.o,$$($(1)_SRCS))
+$(1)_OBJS := $$(patsubst %.c,$(B)/obj/%.o,$$($(1)_SRCS)) $$($(1)_GEN_OBJS)
 $(B)/lib/lib$(1).a: $$($(1)_OBJS)
 	@mkdir -p $$(@D)
 	@rm -f $$@

@@ -63,6 +63,27 @@ void sl_props_set(sl_props *props, const char *key, const char *value) {
     props_put(props, sl_strdup(key), sl_strdup(value), 0);
 }
 
+bool sl_props_remove(sl_props *props, const char *key) {
+    for (size_t i = 0; i < props->count; i++) {
+        if (strcmp(props->items[i].key, key) == 0) {
+            sl_free(props->items[i].key);
+            sl_free(props->items[i].value);
+            memmove(&props->items[i], &props->items[i + 1],
+                    (props->count - i - 1) * sizeof(sl_prop));
+            props->count--;
+            return true;
+        }
+    }
+    return false;
+}
+
+void sl_props_copy(sl_props *dst, const sl_props *src) {
+    for (size_t i = 0; i < src->count; i++) {
+        props_put(dst, sl_strdup(src->items[i].key), sl_strdup(src->items[i].value),
+                  src->items[i].line);
+    }
+}
+
 const char *sl_props_get(const sl_props *props, const char *key) {
     for (size_t i = 0; i < props->count; i++) {
         if (strcmp(props->items[i].key, key) == 0) return props->items[i].value;

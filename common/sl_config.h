@@ -43,6 +43,10 @@ int sl_props_parse(sl_props *props, const char *text, size_t len, char *err, siz
 /* Read and parse a file. Returns SL_OK, -errno, or SL_E_INVALID (message in err). */
 int sl_props_load(sl_props *props, const char *path, char *err, size_t err_size);
 void sl_props_set(sl_props *props, const char *key, const char *value);
+/* Remove key; returns true if it was present. */
+bool sl_props_remove(sl_props *props, const char *key);
+/* Deep copy of src into dst (dst initialised, previous contents kept and overridden). */
+void sl_props_copy(sl_props *dst, const sl_props *src);
 /* The value for key, or NULL. Valid until the next change to props. */
 const char *sl_props_get(const sl_props *props, const char *key);
 

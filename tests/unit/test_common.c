@@ -7,6 +7,7 @@
 #include "common/sl_crc32c.h"
 #include "common/sl_err.h"
 #include "common/sl_hash.h"
+#include "common/sl_map.h"
 #include "common/sl_metrics.h"
 #include "common/sl_rand.h"
 #include "common/sl_reader.h"
@@ -452,6 +453,61 @@ START_TEST(test_metrics_render_prometheus_text) {
 }
 END_TEST
 
+
+/* ---------------- maps ---------------- */
+
+START_TEST(test_map_put_get_remove_many) {
+    sl_map m;
+    sl_map_init(&m);
+    enum { N = 5000 };
+    static char keys[N][16];
+    for (int i = 0; i < N; i++) {
+        snprintf(keys[i], sizeof(keys[i]), "key-%d", i);
+        ck_assert_ptr_null(sl_map_put(&m, keys[i], strlen(keys[i]), &keys[i]));
+    }
+    ck_assert_uint_eq(m.count, N);
+    for (int i = 0; i < N; i += 2) {
+        ck_assert_ptr_eq(sl_map_remove(&m, keys[i], strlen(keys[i])), &keys[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        void *v = sl_map_get(&m, keys[i], strlen(keys[i]));
+        if (i % 2) {
+            ck_assert_ptr_eq(v, &keys[i]);
+        } else {
+            ck_assert_ptr_null(v);
+        }
+    }
+    /* churn through tombstones without growing without bound */
+    for (int round = 0; round < 20; round++) {
+        for (int i = 0; i < N; i += 2) sl_map_put(&m, keys[i], strlen(keys[i]), &keys[i]);
+        for (int i = 0; i < N; i += 2) sl_map_remove(&m, keys[i], strlen(keys[i]));
+    }
+    ck_assert_uint_eq(m.count, N / 2);
+    ck_assert_uint_le(m.cap, 16384);
+    size_t seen = 0;
+    for (size_t i = 0; i < m.cap; i++) seen += sl_map_slot_used(&m, i);
+    ck_assert_uint_eq(seen, N / 2);
+    ck_assert_ptr_null(sl_map_get(&m, "absent", 6));
+    sl_map_deinit(&m);
+}
+END_TEST
+
+START_TEST(test_imap_put_get_remove) {
+    sl_imap m;
+    sl_imap_init(&m);
+    static int values[1000];
+    for (int i = 0; i < 1000; i++) sl_imap_put(&m, (int64_t)i * 7919 - 3000, &values[i]);
+    for (int i = 0; i < 1000; i++) {
+        ck_assert_ptr_eq(sl_imap_get(&m, (int64_t)i * 7919 - 3000), &values[i]);
+    }
+    ck_assert_ptr_eq(sl_imap_put(&m, -3000, &values[5]), &values[0]);
+    ck_assert_ptr_eq(sl_imap_remove(&m, -3000), &values[5]);
+    ck_assert_ptr_null(sl_imap_get(&m, -3000));
+    ck_assert_uint_eq(m.count, 999);
+    sl_imap_deinit(&m);
+}
+END_TEST
+
 /* ---------------- arena, rand ---------------- */
 
 START_TEST(test_arena_alloc_zeroed_aligned_and_reset) {
@@ -531,6 +587,11 @@ Suite *common_suite(void) {
 
     tc = tcase_create("metrics");
     tcase_add_test(tc, test_metrics_render_prometheus_text);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("map");
+    tcase_add_test(tc, test_map_put_get_remove_many);
+    tcase_add_test(tc, test_imap_put_get_remove);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("misc");
