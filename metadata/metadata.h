@@ -29,12 +29,13 @@
 
 /* ---------------- RPC frame types (protocol/ RPC framing) ---------------- */
 
+/* Types 0x01-0x3f are Raft's (raft/); 0x40-0x7f are these. */
 enum metadata_rpc_type {
-    METADATA_RPC_BROKER_REGISTRATION = 1,
-    METADATA_RPC_BROKER_HEARTBEAT = 2,
-    METADATA_RPC_ALTER_PARTITION = 3,
-    METADATA_RPC_ALLOCATE_PRODUCER_IDS = 4,
-    METADATA_RPC_FORWARD = 5,
+    METADATA_RPC_BROKER_REGISTRATION = 0x41,
+    METADATA_RPC_BROKER_HEARTBEAT = 0x42,
+    METADATA_RPC_ALTER_PARTITION = 0x43,
+    METADATA_RPC_ALLOCATE_PRODUCER_IDS = 0x44,
+    METADATA_RPC_FORWARD = 0x45,
     METADATA_RPC_RESPONSE = 0x8000, /* or'd into the request type for its response */
 };
 
@@ -185,6 +186,11 @@ bool metadata_ids_contains(const metadata_ids *ids, int32_t id);
 
 void metadata_delta_init(metadata_delta *delta);
 void metadata_delta_deinit(metadata_delta *delta);
+/* Record a changed partition / a deleted topic (apply does this; a snapshot load that
+ * replaces a whole image builds its delta with these). */
+void metadata_delta_add_partition(metadata_delta *delta, const metadata_topic *t,
+                                  int32_t partition);
+void metadata_delta_add_deleted(metadata_delta *delta, const metadata_topic *t);
 
 /* ---------------- uuids ---------------- */
 
@@ -241,6 +247,28 @@ void metadata_partition_change_init(metadata_partition_change *c);
 void metadata_batch_add_partition_change(metadata_batch_builder *bb,
                                          const metadata_uuid *topic_id, int32_t partition,
                                          const metadata_partition_change *c);
+
+/* ---------------- addresses in configuration ---------------- */
+
+typedef struct metadata_listener {
+    char name[32]; /* PLAINTEXT, CONTROLLER, … (upper case) */
+    char host[256];
+    int32_t port;
+} metadata_listener;
+
+typedef struct metadata_voter {
+    int32_t id;
+    char host[256];
+    int32_t port;
+} metadata_voter;
+
+/* "NAME://host:port,NAME2://[::1]:port" (host may be empty = all interfaces).
+ * Returns the count (≤ max) or SL_E_CONFIG with a message in err. */
+int metadata_parse_listeners(const char *text, metadata_listener *out, int max, char *err,
+                             size_t err_size);
+/* "1@host:port,2@host:port" as controller.quorum.voters. Same returns. Ids unique. */
+int metadata_parse_voters(const char *text, metadata_voter *out, int max, char *err,
+                          size_t err_size);
 
 /* ---------------- topic names and configs ---------------- */
 

@@ -11,9 +11,6 @@ void metadata_topic_free(metadata_topic *t);
 void metadata_broker_free(metadata_broker *b);
 metadata_config_set *metadata_image_config_set_get(metadata_image *img, const char *resource,
                                                    bool create);
-void metadata_delta_add_partition(metadata_delta *delta, const metadata_topic *t,
-                                  int32_t partition);
-void metadata_delta_add_deleted(metadata_delta *delta, const metadata_topic *t);
 /* Register a topic in both maps (the image owns it from now on). */
 void metadata_image_add_topic(metadata_image *img, metadata_topic *t);
 void metadata_image_remove_topic(metadata_image *img, metadata_topic *t);
