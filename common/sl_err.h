@@ -34,12 +34,13 @@ enum {
 /* Name of an SL_* code or errno. Never NULL. Thread-safe. */
 const char *sl_strerror(int err);
 
-/* Return err from the enclosing function when cond holds; logs file:line at debug. */
-#define SL_RETURN_IF(cond, err, ...)                                                               \
+/* Return err from the enclosing function when cond holds; logs the caller's fields and
+ * file:line at debug. fmt is a printf format of key=value fields ("" for none). */
+#define SL_RETURN_IF(cond, err, fmt, ...)                                                          \
     do {                                                                                           \
         if (cond) {                                                                                \
-            SL_LOG(SL_DEBUG, "err", "return", "at=%s:%d err=%s " __VA_ARGS__, __FILE__, __LINE__,  \
-                   sl_strerror(err));                                                              \
+            SL_LOG(SL_DEBUG, "err", "return", fmt " at=%s:%d err=%s", ##__VA_ARGS__, __FILE__,    \
+                   __LINE__, sl_strerror(err));                                                    \
             return (err);                                                                          \
         }                                                                                          \
     } while (0)

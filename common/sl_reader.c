@@ -5,10 +5,13 @@
 #include <string.h>
 
 void sl_reader_init(sl_reader *r, const void *data, size_t len) {
+    r->err = 0;
+    if (!data) { /* NULL + 0 is undefined behaviour: point at an empty string instead */
+        r->p = r->end = (const uint8_t *)"";
+        return;
+    }
     r->p = data;
     r->end = r->p + len;
-    r->err = 0;
-    if (!data) r->p = r->end = (const uint8_t *)"";
 }
 
 void sl_reader_fail(sl_reader *r, int err) {

@@ -508,6 +508,31 @@ START_TEST(test_imap_put_get_remove) {
 }
 END_TEST
 
+/* ---------------- error macros ---------------- */
+
+static int returns_if(int x) {
+    SL_RETURN_IF(x < 0, SL_E_INVALID, "x=%d", x);
+    SL_RETURN_IF(x > 100, SL_E_TOO_LARGE, "");
+    return SL_OK;
+}
+
+static int forwards(int x) {
+    SL_TRY(returns_if(x));
+    return 7;
+}
+
+START_TEST(test_return_if_and_try) {
+    sl_log_configure("trace", NULL); /* evaluate the log arguments too */
+    ck_assert_int_eq(returns_if(-1), SL_E_INVALID);
+    ck_assert_int_eq(returns_if(101), SL_E_TOO_LARGE);
+    ck_assert_int_eq(forwards(5), 7);
+    ck_assert_int_eq(forwards(-5), SL_E_INVALID);
+    sl_log_configure("error", NULL);
+    ck_assert_str_eq(sl_strerror(SL_E_CORRUPT), "corrupt");
+    ck_assert_str_eq(sl_strerror(-2), "No such file or directory");
+}
+END_TEST
+
 /* ---------------- arena, rand ---------------- */
 
 START_TEST(test_arena_alloc_zeroed_aligned_and_reset) {
@@ -595,6 +620,7 @@ Suite *common_suite(void) {
     suite_add_tcase(s, tc);
 
     tc = tcase_create("misc");
+    tcase_add_test(tc, test_return_if_and_try);
     tcase_add_test(tc, test_arena_alloc_zeroed_aligned_and_reset);
     tcase_add_test(tc, test_rand_deterministic_and_bounded);
     suite_add_tcase(s, tc);
