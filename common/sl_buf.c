@@ -33,6 +33,7 @@ void sl_buf_ensure(sl_buf *out, size_t n) {
 }
 
 uint8_t *sl_buf_reserve(sl_buf *out, size_t n) {
+    if (n == 0 && !out->data) sl_buf_ensure(out, 1); /* never compute NULL + 0 */
     sl_buf_ensure(out, n);
     uint8_t *p = out->data + out->len;
     out->len += n;

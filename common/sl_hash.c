@@ -21,10 +21,10 @@ int32_t sl_murmur2(const void *data, size_t len) {
     switch (len % 4) {
     case 3:
         h ^= (uint32_t)tail[2] << 16;
-        /* fall through */
+        __attribute__((fallthrough));
     case 2:
         h ^= (uint32_t)tail[1] << 8;
-        /* fall through */
+        __attribute__((fallthrough));
     case 1:
         h ^= tail[0];
         h *= m;

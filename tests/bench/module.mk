@@ -1,0 +1,21 @@
+# tests/bench — benchmark programs, one binary $(B)/bin/bench_<name> per
+# tests/bench/bench_<name>.c (linked with the project libraries). They print figures and
+# never fail on a number. Built by `make all` so they keep compiling.
+#
+#   make bench-protocol       run every bench binary (CRC-32C, codecs, protocol decoding)
+BENCH_NAMES := $(sort $(patsubst tests/bench/bench_%.c,%,$(wildcard tests/bench/bench_*.c)))
+BENCH_BINS  := $(patsubst %,$(B)/bin/bench_%,$(BENCH_NAMES))
+TEST_OBJS   += $(patsubst %,$(B)/obj/tests/bench/bench_%.o,$(BENCH_NAMES))
+BINS        += $(BENCH_BINS)
+
+# $$$$(LIBS): call turns it into $$(LIBS), eval into $(LIBS) for the second expansion.
+define bench_rule
+$(B)/bin/bench_$(1): $(B)/obj/tests/bench/bench_$(1).o $$$$(LIBS)
+	@mkdir -p $$(@D)
+	$$(QUIET_LINK)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach n,$(BENCH_NAMES),$(eval $(call bench_rule,$(n))))
+
+.PHONY: bench-protocol
+bench-protocol: $(BENCH_BINS)
+	@set -e; for b in $(BENCH_BINS); do echo "== $$b"; $$b; done
