@@ -291,6 +291,9 @@ int protocol_batch_size(const uint8_t *p, size_t avail, size_t max_size, size_t 
  * batch is cut off, SL_E_CORRUPT for a wrong magic, bad lengths, a negative record
  * count, or lastOffsetDelta < recordsCount - 1 (or inconsistent for uncompressed). */
 int protocol_batch_header_parse(const uint8_t *p, size_t len, protocol_batch_header *out);
+/* Load the 61 header bytes at p into out with no checks at all (the caller read a header
+ * from a log it already validated, e.g. by pread of just the header). */
+void protocol_batch_header_fields(const uint8_t *p, protocol_batch_header *out);
 /* Parse the header and check the CRC-32C over bytes 21..end. Same returns as
  * protocol_batch_header_parse; a CRC mismatch is SL_E_CORRUPT. */
 int protocol_batch_check(const uint8_t *p, size_t len, protocol_batch_header *out);

@@ -18,22 +18,26 @@ int protocol_batch_size(const uint8_t *p, size_t avail, size_t max_size, size_t 
     return SL_OK;
 }
 
+void protocol_batch_header_fields(const uint8_t *p, protocol_batch_header *out) {
+    out->base_offset = (int64_t)sl_load_be64(p + PROTOCOL_BATCH_OFF_BASE_OFFSET);
+    out->batch_length = (int32_t)sl_load_be32(p + PROTOCOL_BATCH_OFF_LENGTH);
+    out->partition_leader_epoch = (int32_t)sl_load_be32(p + PROTOCOL_BATCH_OFF_EPOCH);
+    out->magic = (int8_t)p[PROTOCOL_BATCH_OFF_MAGIC];
+    out->crc = sl_load_be32(p + PROTOCOL_BATCH_OFF_CRC);
+    out->attributes = (int16_t)sl_load_be16(p + PROTOCOL_BATCH_OFF_ATTRIBUTES);
+    out->last_offset_delta = (int32_t)sl_load_be32(p + PROTOCOL_BATCH_OFF_LAST_DELTA);
+    out->base_timestamp = (int64_t)sl_load_be64(p + PROTOCOL_BATCH_OFF_BASE_TS);
+    out->max_timestamp = (int64_t)sl_load_be64(p + PROTOCOL_BATCH_OFF_MAX_TS);
+    out->producer_id = (int64_t)sl_load_be64(p + PROTOCOL_BATCH_OFF_PRODUCER_ID);
+    out->producer_epoch = (int16_t)sl_load_be16(p + PROTOCOL_BATCH_OFF_PRODUCER_EPOCH);
+    out->base_sequence = (int32_t)sl_load_be32(p + PROTOCOL_BATCH_OFF_BASE_SEQ);
+    out->record_count = (int32_t)sl_load_be32(p + PROTOCOL_BATCH_OFF_COUNT);
+}
+
 int protocol_batch_header_parse(const uint8_t *p, size_t len, protocol_batch_header *out) {
     if (len < PROTOCOL_BATCH_HEADER_BYTES) return SL_E_SHORT;
     protocol_batch_header h;
-    h.base_offset = (int64_t)sl_load_be64(p + PROTOCOL_BATCH_OFF_BASE_OFFSET);
-    h.batch_length = (int32_t)sl_load_be32(p + PROTOCOL_BATCH_OFF_LENGTH);
-    h.partition_leader_epoch = (int32_t)sl_load_be32(p + PROTOCOL_BATCH_OFF_EPOCH);
-    h.magic = (int8_t)p[PROTOCOL_BATCH_OFF_MAGIC];
-    h.crc = sl_load_be32(p + PROTOCOL_BATCH_OFF_CRC);
-    h.attributes = (int16_t)sl_load_be16(p + PROTOCOL_BATCH_OFF_ATTRIBUTES);
-    h.last_offset_delta = (int32_t)sl_load_be32(p + PROTOCOL_BATCH_OFF_LAST_DELTA);
-    h.base_timestamp = (int64_t)sl_load_be64(p + PROTOCOL_BATCH_OFF_BASE_TS);
-    h.max_timestamp = (int64_t)sl_load_be64(p + PROTOCOL_BATCH_OFF_MAX_TS);
-    h.producer_id = (int64_t)sl_load_be64(p + PROTOCOL_BATCH_OFF_PRODUCER_ID);
-    h.producer_epoch = (int16_t)sl_load_be16(p + PROTOCOL_BATCH_OFF_PRODUCER_EPOCH);
-    h.base_sequence = (int32_t)sl_load_be32(p + PROTOCOL_BATCH_OFF_BASE_SEQ);
-    h.record_count = (int32_t)sl_load_be32(p + PROTOCOL_BATCH_OFF_COUNT);
+    protocol_batch_header_fields(p, &h);
     if (h.magic != PROTOCOL_BATCH_MAGIC) return SL_E_CORRUPT;
     if (h.batch_length < BATCH_LENGTH_MIN) return SL_E_CORRUPT;
     if ((size_t)h.batch_length + PROTOCOL_BATCH_LOG_OVERHEAD > len) return SL_E_SHORT;
