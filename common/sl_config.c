@@ -564,6 +564,12 @@ void sl_cli_deinit(sl_cli *cli) {
     sl_props_deinit(&cli->overrides);
 }
 
+int sl_cli_props(const sl_cli *cli, sl_props *props, char *err, size_t err_size) {
+    if (cli->config_path) SL_TRY(sl_props_load(props, cli->config_path, err, err_size));
+    sl_props_copy(props, &cli->overrides);
+    return SL_OK;
+}
+
 int sl_config_load(const sl_cfg_table *table, void *cfg, const sl_cli *cli, char *err,
                    size_t err_size) {
     sl_config_defaults(table, cfg);

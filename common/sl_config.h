@@ -112,6 +112,9 @@ typedef struct sl_cli {
 /* Parse argv. Returns SL_OK or SL_E_INVALID with a message in err. */
 int sl_cli_parse(sl_cli *cli, int argc, char **argv, char *err, size_t err_size);
 void sl_cli_deinit(sl_cli *cli);
+/* The raw properties the command line names: the file's (if any) then the overrides.
+ * props must be initialised. Returns SL_OK or the file's load error (message in err). */
+int sl_cli_props(const sl_cli *cli, sl_props *props, char *err, size_t err_size);
 /* Defaults, then the file (if any), then the overrides; check REQUIRED keys. */
 int sl_config_load(const sl_cfg_table *table, void *cfg, const sl_cli *cli, char *err,
                    size_t err_size);

@@ -286,6 +286,11 @@ const char *metadata_topic_config_synonym(const char *topic_key);
 /* Broker keys that may be changed dynamically (AlterConfigs for brokers): the broker
  * synonyms of the topic keys, with the same types and ranges. Built once; thread-safe. */
 const sl_cfg_table *metadata_dynamic_broker_configs(void);
+/* A process's config table: its own defs followed by the broker synonyms of the topic keys
+ * that it does not define itself (validated, stored nowhere: they are resolved per topic
+ * from the raw properties). storage must hold base_count + 64 entries. */
+void metadata_config_table_build(sl_cfg_table *out, const char *name, const sl_cfg_def *base,
+                                 size_t base_count, sl_cfg_def *storage, size_t storage_cap);
 
 /* Where a resolved config value came from (Kafka's DescribeConfigs ConfigSource). */
 enum metadata_config_source {

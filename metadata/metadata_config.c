@@ -146,6 +146,23 @@ const sl_cfg_table *metadata_dynamic_broker_configs(void) {
     return &dynamic_table_g;
 }
 
+void metadata_config_table_build(sl_cfg_table *out, const char *name, const sl_cfg_def *base,
+                                 size_t base_count, sl_cfg_def *storage, size_t storage_cap) {
+    size_t n = 0;
+    for (size_t i = 0; i < base_count && n < storage_cap; i++) storage[n++] = base[i];
+    const sl_cfg_table *dyn = metadata_dynamic_broker_configs();
+    for (size_t i = 0; i < dyn->count && n < storage_cap; i++) {
+        sl_cfg_table so_far = { name, storage, n };
+        if (sl_config_find(&so_far, dyn->defs[i].name)) continue;
+        storage[n] = dyn->defs[i];
+        storage[n].offset = SIZE_MAX;
+        n++;
+    }
+    out->name = name;
+    out->defs = storage;
+    out->count = n;
+}
+
 /* ---------------- topic names ---------------- */
 
 int metadata_topic_name_check(const char *name, size_t len, char *err, size_t err_size) {
