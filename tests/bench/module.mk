@@ -6,13 +6,14 @@
 BENCH_NAMES := $(sort $(patsubst tests/bench/bench_%.c,%,$(wildcard tests/bench/bench_*.c)))
 BENCH_BINS  := $(patsubst %,$(B)/bin/bench_%,$(BENCH_NAMES))
 TEST_OBJS   += $(patsubst %,$(B)/obj/tests/bench/bench_%.o,$(BENCH_NAMES))
+BENCH_LIBS  := $(shell pkg-config --libs rdkafka 2>/dev/null) # bench_e2e is a Kafka client
 BINS        += $(BENCH_BINS)
 
 # $$$$(LIBS): call turns it into $$(LIBS), eval into $(LIBS) for the second expansion.
 define bench_rule
 $(B)/bin/bench_$(1): $(B)/obj/tests/bench/bench_$(1).o $$$$(LIBS)
 	@mkdir -p $$(@D)
-	$$(QUIET_LINK)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(QUIET_LINK)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) $$(BENCH_LIBS)
 endef
 $(foreach n,$(BENCH_NAMES),$(eval $(call bench_rule,$(n))))
 
