@@ -91,6 +91,8 @@ static void role_reset(raft_node *node) {
     node->resend_ms = 0;
     node->fetched_from_leader = false;
     node->leader_resigned = false;
+    node->leader_unreachable = false;
+    node->fetch_deadline_saved = 0;
     raft_fetcher_reset(node);
 }
 
@@ -123,6 +125,20 @@ static void become_voted(raft_node *node, int32_t candidate) {
     if (from != RAFT_ROLE_UNATTACHED) log_role(node, from);
 }
 
+/* A follower's connection to its leader is down (raft_node_peer_unreachable): it will
+ * look for another leader after a random delay in [0, election_timeout / 2) rather than
+ * the whole fetch timeout, and grants pre-votes meanwhile. */
+static void follower_leader_lost(raft_node *node) {
+    node->leader_unreachable = true;
+    node->fetch_deadline_saved = node->fetch_deadline_ms;
+    uint64_t spread = (uint64_t)node->cfg.election_timeout_ms / 2;
+    int64_t at = node->now_ms + (int64_t)sl_rand_below(&node->rng, spread > 0 ? spread : 1);
+    if (at < node->fetch_deadline_ms) node->fetch_deadline_ms = at;
+    SL_LOG(SL_INFO, "raft", "leader_unreachable", "node=%d leader=%d epoch=%d in_ms=%lld",
+           node->cfg.node_id, node->leader_id, node->epoch,
+           (long long)(node->fetch_deadline_ms - node->now_ms));
+}
+
 void raft_become_follower(raft_node *node, int32_t epoch, int32_t leader_id) {
     SL_ASSERT(is_valid_leader(node, leader_id));
     raft_role from = node->role;
@@ -132,6 +148,14 @@ void raft_become_follower(raft_node *node, int32_t epoch, int32_t leader_id) {
     node->role = RAFT_ROLE_FOLLOWER;
     node->fetch_deadline_ms = node->now_ms + node->cfg.fetch_timeout_ms;
     log_role(node, from);
+    /* An observer told of a leader whose connection is known to be down (a voter that has
+     * not noticed yet names the leader that just died) looks again soon rather than after
+     * the whole fetch timeout. Not voters: a voter returning to a live leader after a
+     * refused pre-vote would ask again and again while its connection is down, and each
+     * return to following clears fetched_from_leader, which lets it grant pre-votes;
+     * the other voters' own hints elect a new leader if this one is really gone. */
+    int32_t index = raft_voter_index(node, leader_id);
+    if (!node->is_voter && ((node->unreachable_mask >> index) & 1u)) follower_leader_lost(node);
 }
 
 static void send_vote_requests(raft_node *node, bool pre_vote) {
@@ -288,7 +312,8 @@ static bool log_is_up_to_date(const raft_node *node, int32_t last_epoch, int64_t
 
 static bool can_grant_pre_vote(const raft_node *node, bool up_to_date) {
     if (node->role == RAFT_ROLE_LEADER) return false;
-    if (node->role == RAFT_ROLE_FOLLOWER && node->fetched_from_leader && !node->leader_resigned) {
+    if (node->role == RAFT_ROLE_FOLLOWER && node->fetched_from_leader && !node->leader_resigned &&
+        !node->leader_unreachable) {
         return false;
     }
     return up_to_date;
@@ -347,7 +372,16 @@ static void handle_vote_response(raft_node *node, const raft_msg *msg) {
     if (!counting) return;
     node->answered_mask |= 1u << index;
     if (msg->vote_resp.granted) node->granted_mask |= 1u << index;
-    if (popcount32(node->granted_mask) < raft_majority(node)) return;
+    if (popcount32(node->granted_mask) < raft_majority(node)) {
+        int32_t refused = popcount32(node->answered_mask & ~node->granted_mask);
+        if (node->role == RAFT_ROLE_PROSPECTIVE && is_valid_leader(node, node->leader_id) &&
+            refused > node->voter_count - raft_majority(node)) {
+            /* KIP-996: a majority still follows the leader we lost touch with (a
+             * connection blip, a one-way partition): go back to it now */
+            raft_become_follower(node, node->epoch, node->leader_id);
+        }
+        return;
+    }
     if (node->role == RAFT_ROLE_PROSPECTIVE) {
         become_candidate(node);
     } else {
@@ -600,6 +634,48 @@ int raft_node_step(raft_node *node, int64_t now_ms, const raft_msg *msg) {
 void raft_node_tick(raft_node *node, int64_t now_ms) {
     input_begin(node, now_ms);
     tick_timers(node);
+    input_end(node);
+}
+
+/* Connection loss is a hint, never a proof: it only moves a follower's pre-vote earlier
+ * (follower_leader_lost) and lets it grant pre-votes. Pre-vote keeps that safe from
+ * flapping: a leader that is still alive keeps the votes of the followers that still
+ * fetch from it, so a blip on one connection cannot win an election. The delay is
+ * random so that the followers of a dead leader do not all ask at once. */
+void raft_node_peer_unreachable(raft_node *node, int64_t now_ms, int32_t id) {
+    input_begin(node, now_ms);
+    int32_t index = raft_voter_index(node, id);
+    if (index >= 0) node->unreachable_mask |= 1u << index;
+    if (node->fetch_in_flight && node->fetch_target == id) {
+        node->fetch_in_flight = false; /* lost with the connection: ask again */
+        node->fetch_next_ms = node->now_ms + node->cfg.retry_backoff_ms;
+    }
+    if (node->role == RAFT_ROLE_FOLLOWER && id == node->leader_id && !node->leader_unreachable) {
+        follower_leader_lost(node);
+        if (RAFT_FP(node, RAFT_FP_BLIP_ELECTION) && node->is_voter) become_candidate(node);
+    }
+    input_end(node);
+}
+
+void raft_node_peer_reachable(raft_node *node, int64_t now_ms, int32_t id) {
+    input_begin(node, now_ms);
+    int32_t index = raft_voter_index(node, id);
+    if (index >= 0) node->unreachable_mask &= ~(1u << index);
+    if (node->fetch_in_flight && node->fetch_target == id) {
+        node->fetch_in_flight = false; /* it may have gone out on the dead connection */
+        node->fetch_next_ms = node->now_ms;
+    }
+    if (node->role == RAFT_ROLE_FOLLOWER && id == node->leader_id && node->leader_unreachable) {
+        node->leader_unreachable = false;
+        if (node->fetch_deadline_saved > node->fetch_deadline_ms) {
+            node->fetch_deadline_ms = node->fetch_deadline_saved;
+        }
+    }
+    bool resending = node->role == RAFT_ROLE_PROSPECTIVE || node->role == RAFT_ROLE_CANDIDATE ||
+                     node->role == RAFT_ROLE_RESIGNED || node->role == RAFT_ROLE_LEADER;
+    if (resending && raft_voter_index(node, id) >= 0 && node->resend_ms > node->now_ms) {
+        node->resend_ms = node->now_ms; /* unanswered requests to it go again at the next tick */
+    }
     input_end(node);
 }
 

@@ -305,6 +305,20 @@ static void fetcher_send(raft_node *node, int32_t target) {
         node->now_ms + node->cfg.fetch_max_wait_ms + node->cfg.request_timeout_ms;
 }
 
+/* An observer that knows no leader asks any voter (the answer names the leader),
+ * preferring those the driver has not reported unreachable. */
+static int32_t discovery_target(raft_node *node) {
+    int32_t candidates[RAFT_VOTERS_MAX];
+    int32_t count = 0;
+    for (int32_t i = 0; i < node->voter_count; i++) {
+        if (!((node->unreachable_mask >> i) & 1u)) candidates[count++] = node->cfg.voters[i];
+    }
+    if (count == 0) {
+        return node->cfg.voters[sl_rand_below(&node->rng, (uint64_t)node->voter_count)];
+    }
+    return candidates[sl_rand_below(&node->rng, (uint64_t)count)];
+}
+
 void raft_fetcher_tick(raft_node *node) {
     bool follower = node->role == RAFT_ROLE_FOLLOWER;
     bool discovering = node->role == RAFT_ROLE_UNATTACHED && !node->is_voter;
@@ -317,10 +331,7 @@ void raft_fetcher_tick(raft_node *node) {
     /* the fetch offset is a durability claim: wait for everything appended */
     if (raft_durable_end(node) < raft_log_end(&node->log)) return;
     int32_t target = node->leader_id;
-    if (discovering) {
-        /* an observer that knows no leader asks any voter; the answer names it */
-        target = node->cfg.voters[sl_rand_below(&node->rng, (uint64_t)node->voter_count)];
-    }
+    if (discovering) target = discovery_target(node);
     fetcher_send(node, target);
 }
 
@@ -433,6 +444,7 @@ static bool fetcher_accept(raft_node *node, const raft_msg *msg) {
     }
     node->fetch_deadline_ms = node->now_ms + node->cfg.fetch_timeout_ms;
     node->fetched_from_leader = true;
+    node->leader_unreachable = false;
     return true;
 }
 

@@ -4,8 +4,8 @@
  * Two raft_out buffers alternate: inputs append to the pending one; raft_node_ready
  * hands it out and makes the other (the previous ready's, now released) pending.
  * Everything a ready points to — payload copies in the arena, the arrays — therefore
- * stays put until the next input, and no output points into the log, which later
- * inputs may truncate. */
+ * stays put until the next raft_node_ready (inputs in between write to the other
+ * buffer), and no output points into the log, which later inputs may truncate. */
 #include "raft/raft_int.h"
 
 #include "common/sl_alloc.h"

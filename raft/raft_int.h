@@ -154,8 +154,12 @@ struct raft_node {
     uint32_t answered_mask;
 
     /* follower / observer fetch state */
-    bool fetched_from_leader; /* a successful fetch in this epoch from this leader */
-    bool leader_resigned;     /* EndQuorumEpoch received from the leader of this epoch */
+    bool fetched_from_leader;     /* a successful fetch in this epoch from this leader */
+    bool leader_resigned;         /* EndQuorumEpoch received from the leader of this epoch */
+    bool leader_unreachable;      /* the driver lost its connection to the leader (and no fetch
+                                     has succeeded since) */
+    int64_t fetch_deadline_saved; /* follower: the deadline before a lost connection cut it */
+    uint32_t unreachable_mask;    /* by voter index: the driver's connection is down */
     bool fetch_in_flight;
     uint32_t fetch_req_id;
     int32_t fetch_target;    /* node the outstanding fetch went to */

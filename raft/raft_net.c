@@ -1,5 +1,6 @@
-/* raft_net.c — framed TCP transport on libevent (see raft_net.h). */
-#include "raft/raft_net.h"
+/* raft_net.c — framed TCP transport on libevent (raft.h, "transport"). */
+#include "raft/raft.h"
+#include "common/sl_addr.h"
 #include "common/sl_alloc.h"
 #include "common/sl_buf.h"
 #include "common/sl_err.h"
@@ -7,6 +8,7 @@
 #include "common/sl_rand.h"
 
 #include <errno.h>
+#include <protobuf-c/protobuf-c.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -21,7 +23,7 @@
 
 #define BACKOFF_MIN_MS 50   /* first retry soon: a restarted peer is usually back fast */
 #define BACKOFF_MAX_MS 1000 /* cap: failover must not wait on a long backoff */
-#define LISTENERS_MAX 8
+#define LISTENERS_MAX  8
 
 struct raft_net_conn {
     raft_net *net;
@@ -29,7 +31,9 @@ struct raft_net_conn {
     struct event *retry;     /* outbound: reconnect timer */
     raft_net_handlers h;
     void *arg;
-    void *data;
+    void *data;       /* the application's */
+    void *owner_data; /* the handlers' owner's */
+    void (*owner_release)(void *owner_data);
     char *host;
     int port;
     int64_t backoff_ms;
@@ -46,6 +50,7 @@ struct raft_net {
     struct evconnlistener *listeners[LISTENERS_MAX];
     raft_net_handlers listen_h[LISTENERS_MAX];
     void *listen_arg[LISTENERS_MAX];
+    int listen_port[LISTENERS_MAX];
     int listener_count;
     raft_net_conn *conns;
     sl_rand rng;
@@ -72,6 +77,7 @@ static void conn_unlink(raft_net_conn *conn) {
 
 static void conn_free(raft_net_conn *conn) {
     conn_unlink(conn);
+    if (conn->owner_release) conn->owner_release(conn->owner_data);
     if (conn->bev) bufferevent_free(conn->bev);
     if (conn->retry) event_free(conn->retry);
     sl_free(conn->host);
@@ -80,8 +86,10 @@ static void conn_free(raft_net_conn *conn) {
 
 void raft_net_free(raft_net *net) {
     if (!net) return;
-    for (int i = 0; i < net->listener_count; i++) evconnlistener_free(net->listeners[i]);
-    while (net->conns) conn_free(net->conns);
+    for (int i = 0; i < net->listener_count; i++)
+        evconnlistener_free(net->listeners[i]);
+    while (net->conns)
+        conn_free(net->conns);
     sl_free(net);
 }
 
@@ -160,20 +168,6 @@ static void conn_read_cb(struct bufferevent *bev, void *ctx) {
     conn_release(conn);
 }
 
-static void conn_set_peer(raft_net_conn *conn, const struct sockaddr *sa) {
-    char host[64] = "?";
-    int port = 0;
-    if (sa && sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-        port = ntohs(in->sin_port);
-    } else if (sa && sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-        port = ntohs(in6->sin6_port);
-    }
-    snprintf(conn->peer, sizeof(conn->peer), "%s:%d", host, port);
-}
 
 static void set_nodelay(struct bufferevent *bev) {
     int fd = (int)bufferevent_getfd(bev);
@@ -243,8 +237,8 @@ static void conn_retry_cb(evutil_socket_t fd, short what, void *ctx) {
     if (!conn->closed && !conn->bev) conn_connect(conn);
 }
 
-raft_net_conn *raft_net_connect(raft_net *net, const char *host, int port,
-                                const raft_net_handlers *h, void *arg) {
+raft_net_conn *
+raft_net_connect(raft_net *net, const char *host, int port, const raft_net_handlers *h, void *arg) {
     raft_net_conn *conn = SL_NEW(raft_net_conn);
     conn_link(net, conn);
     conn->h = *h;
@@ -258,12 +252,13 @@ raft_net_conn *raft_net_connect(raft_net *net, const char *host, int port,
     return conn;
 }
 
-static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
-                      int socklen, void *ctx) {
+static void accept_cb(
+    struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int socklen, void *ctx) {
     (void)socklen;
     raft_net *net = ctx;
     int index = 0;
-    while (index < net->listener_count && net->listeners[index] != lev) index++;
+    while (index < net->listener_count && net->listeners[index] != lev)
+        index++;
     if (index == net->listener_count) {
         evutil_closesocket(fd);
         return;
@@ -273,7 +268,7 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
     conn->inbound = true;
     conn->h = net->listen_h[index];
     conn->arg = net->listen_arg[index];
-    conn_set_peer(conn, sa);
+    sl_addr_format(sa, conn->peer, sizeof(conn->peer));
     struct bufferevent *bev = bufferevent_socket_new(net->base, fd, BEV_OPT_CLOSE_ON_FREE);
     conn_attach(conn, bev);
     set_nodelay(bev);
@@ -282,10 +277,15 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
     conn_release(conn);
 }
 
-int raft_net_listen(raft_net *net, const char *host, int port, const raft_net_handlers *h,
-                    void *arg, int *bound_port_out) {
+int raft_net_listen(raft_net *net,
+                    const char *host,
+                    int port,
+                    const raft_net_handlers *h,
+                    void *arg,
+                    int *bound_port_out) {
     if (net->listener_count == LISTENERS_MAX) return SL_E_TOO_LARGE;
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = { .ai_family = AF_UNSPEC,
+                              .ai_socktype = SOCK_STREAM,
                               .ai_flags = AI_PASSIVE };
     struct addrinfo *res = NULL;
     char service[16];
@@ -293,24 +293,41 @@ int raft_net_listen(raft_net *net, const char *host, int port, const raft_net_ha
     if (getaddrinfo(host && host[0] ? host : NULL, service, &hints, &res) != 0 || !res) {
         return -EADDRNOTAVAIL;
     }
-    struct evconnlistener *lev = evconnlistener_new_bind(
-        net->base, accept_cb, net, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 128, res->ai_addr,
-        (int)res->ai_addrlen);
+    struct evconnlistener *lev =
+        evconnlistener_new_bind(net->base, accept_cb, net,
+                                LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+                                128, res->ai_addr, (int)res->ai_addrlen);
     freeaddrinfo(res);
     if (!lev) return errno ? -errno : -EADDRINUSE;
-    if (bound_port_out) {
-        struct sockaddr_storage ss;
-        socklen_t len = sizeof(ss);
-        getsockname(evconnlistener_get_fd(lev), (struct sockaddr *)&ss, &len);
-        *bound_port_out = ss.ss_family == AF_INET6
-                              ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                              : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    struct sockaddr_storage ss;
+    socklen_t ss_len = sizeof(ss);
+    int bound = port;
+    if (getsockname(evconnlistener_get_fd(lev), (struct sockaddr *)&ss, &ss_len) == 0) {
+        bound = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                         : ntohs(((struct sockaddr_in *)&ss)->sin_port);
     }
+    if (bound_port_out) *bound_port_out = bound;
     net->listeners[net->listener_count] = lev;
+    net->listen_port[net->listener_count] = bound;
     net->listen_h[net->listener_count] = *h;
     net->listen_arg[net->listener_count] = arg;
     net->listener_count++;
     return SL_OK;
+}
+
+void raft_net_listen_close(raft_net *net, int port) {
+    for (int i = 0; i < net->listener_count; i++) {
+        if (net->listen_port[i] != port) continue;
+        evconnlistener_free(net->listeners[i]);
+        for (int j = i + 1; j < net->listener_count; j++) {
+            net->listeners[j - 1] = net->listeners[j];
+            net->listen_h[j - 1] = net->listen_h[j];
+            net->listen_arg[j - 1] = net->listen_arg[j];
+            net->listen_port[j - 1] = net->listen_port[j];
+        }
+        net->listener_count--;
+        return;
+    }
 }
 
 bool raft_net_conn_up(const raft_net_conn *conn) {
@@ -335,8 +352,11 @@ static void put_header(uint8_t *hdr, uint32_t correlation_id, uint16_t type, siz
     sl_store_be16(hdr + 8, type);
 }
 
-int raft_net_send(raft_net_conn *conn, uint32_t correlation_id, uint16_t type,
-                  const uint8_t *payload, size_t len) {
+int raft_net_send(raft_net_conn *conn,
+                  uint32_t correlation_id,
+                  uint16_t type,
+                  const uint8_t *payload,
+                  size_t len) {
     SL_TRY(send_check(conn, len));
     uint8_t hdr[RAFT_NET_FRAME_HEADER_BYTES];
     put_header(hdr, correlation_id, type, len);
@@ -346,8 +366,10 @@ int raft_net_send(raft_net_conn *conn, uint32_t correlation_id, uint16_t type,
     return SL_OK;
 }
 
-int raft_net_send_pb(raft_net_conn *conn, uint32_t correlation_id, uint16_t type,
-                     const ProtobufCMessage *msg) {
+int raft_net_send_pb(raft_net_conn *conn,
+                     uint32_t correlation_id,
+                     uint16_t type,
+                     const struct ProtobufCMessage *msg) {
     size_t len = protobuf_c_message_get_packed_size(msg);
     SL_TRY(send_check(conn, len));
     struct evbuffer *out = bufferevent_get_output(conn->bev);
@@ -387,6 +409,15 @@ void raft_net_conn_set_data(raft_net_conn *conn, void *data) {
 
 void *raft_net_conn_data(const raft_net_conn *conn) {
     return conn->data;
+}
+
+void raft_net_conn_set_owner_data(raft_net_conn *conn, void *data, void (*release)(void *data)) {
+    conn->owner_data = data;
+    conn->owner_release = release;
+}
+
+void *raft_net_conn_owner_data(const raft_net_conn *conn) {
+    return conn->owner_data;
 }
 
 const char *raft_net_conn_peer(const raft_net_conn *conn) {

@@ -22,7 +22,7 @@ $(B)/bin/raft-sim: $(SIM_OBJS) $(SIM_RAFT_OBJS) $(B)/lib/libcommon.a
 # ASan/UBSan runs are ~5x slower: fewer seeds there.
 SIM_SEEDS ?= $(if $(SAN),0-999,0-9999)
 SIM_PLANTED_SEEDS ?= 0-999
-SIM_FAILPOINTS := skip_durable double_vote minority_hw
+SIM_FAILPOINTS := skip_durable double_vote minority_hw blip_election
 
 .PHONY: test-sim test-sim-planted
 test-sim: $(B)/bin/raft-sim

@@ -8,7 +8,9 @@
  * wait for the state write of their ready; a crash keeps only what was durable (plus,
  * at random, a prefix of the writes in flight). The network drops, duplicates, delays
  * and reorders messages and obeys symmetric and one-way partitions; each node's clock
- * runs at its own rate. After every event the checker (sim_check.c) asserts the Raft
+ * runs at its own rate. Drivers see connections drop when a peer crashes (and come
+ * back when it restarts) and, as a fault, on a live peer (a reset or blip): the core's
+ * fast-failover input. After every event the checker (sim_check.c) asserts the Raft
  * safety properties; after the faults stop it asserts liveness.
  *
  * Files: sim_main.c (command line, seed loops), sim_world.c (events, network, faults,
@@ -125,6 +127,8 @@ typedef enum sim_event_type {
     SIM_EV_SNAPSHOT,
     SIM_EV_RESTART,
     SIM_EV_HEAL,
+    SIM_EV_CONN, /* a node's driver sees its connection to a peer drop or come back */
+    SIM_EV_BLIP, /* steady phase: reset one connection while the leader is alive */
 } sim_event_type;
 
 typedef struct sim_event {
@@ -173,6 +177,7 @@ typedef struct sim_params {
     int32_t uncommitted_max;
     int32_t propose_max_ms;
     int32_t fault_gap_ms;
+    bool steady_ok; /* timings leave no room for spurious elections: run the blip phase */
 } sim_params;
 
 typedef struct sim_world {
@@ -203,6 +208,11 @@ typedef struct sim_world {
     int64_t live_offset;              /* offset of the first post-heal commit, -1 */
     int64_t live_at;
     bool done;
+    /* steady phase (after liveness): connection blips only; no epoch may change */
+    bool steady;
+    int64_t steady_until;
+    int32_t steady_epoch;
+    int64_t steady_commits;
 
     const char *failed; /* invariant name of the first failure, NULL while fine */
     char detail[320];
@@ -212,6 +222,7 @@ typedef struct sim_world {
 
     /* statistics */
     int64_t events, messages, elections, crashes, commits, snapshots, installs, max_epoch;
+    int64_t conn_events, blips;
 } sim_world;
 
 /* sim_world.c */
@@ -273,6 +284,7 @@ enum {
     SIM_TR_TRUNCATE,
     SIM_TR_RESIGN,
     SIM_TR_DISK,
+    SIM_TR_CONN,
 };
 
 #endif

@@ -17,7 +17,11 @@
  *   snapshot_mismatch     a snapshot installed or restored matches the committed log
  * Liveness, once the faults stop (all nodes up, no partition, no loss):
  *   liveness_no_commit    a proposal made after the heal commits within the bound
- *   liveness_lagging_node every node then applies it within the bound */
+ *   liveness_lagging_node every node then applies it within the bound
+ * Steady phase (after liveness, when the timings allow; see sim_world.c): connection
+ * blips while every node is up:
+ *   blip_changed_leader   no node's epoch moves past the epoch the phase started in
+ *   steady_no_commit      proposals keep committing */
 #include "tests/sim/sim.h"
 
 #include "common/sl_alloc.h"
@@ -223,6 +227,11 @@ void sim_check_node(sim_world *w, sim_node *n) {
     raft_role role = raft_node_role(n->raft);
     int32_t epoch = raft_node_epoch(n->raft);
     if (epoch > w->max_epoch) w->max_epoch = epoch;
+    if (w->steady && epoch > w->steady_epoch) {
+        sim_fail(w, "blip_changed_leader", "node=%d epoch=%d steady_epoch=%d blips=%lld", n->id,
+                 epoch, w->steady_epoch, (long long)w->blips);
+        return;
+    }
     if (role != n->last_role || epoch != n->last_epoch) {
         sim_trace(w, SIM_TR_ROLE, n->id, raft_node_leader_id(n->raft), role, epoch,
                   raft_node_log_end_offset(n->raft), hw);
@@ -357,6 +366,10 @@ static void trace_print(const sim_trace_rec *r) {
         break;
     case SIM_TR_DISK:
         printf("disk    node=%d %s span=%lld\n", r->node, r->sub ? "stall" : "slow", a);
+        break;
+    case SIM_TR_CONN:
+        printf("conn    node=%d peer=%d %s epoch=%lld\n", r->node, r->peer, r->sub ? "up" : "DOWN",
+               a);
         break;
     default:
         printf("?\n");

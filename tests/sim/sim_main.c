@@ -3,7 +3,7 @@
  *   raft-sim --seed N                 replay one seed (same output every time)
  *   raft-sim --seeds A-B              run seeds A..B, print each failing seed
  *   raft-sim --minutes M              random seeds until M minutes pass
- *   --failpoint skip_durable|double_vote|minority_hw   plant a bug in the core
+ *   --failpoint skip_durable|double_vote|minority_hw|blip_election   plant a bug in the core
  *   --expect-fail                     succeed only if some seed fails an invariant
  *   --trace N                         events printed for a failing seed (default 80)
  *   --verbose                         one summary line per seed
@@ -45,12 +45,12 @@ static void on_abort(int sig) {
 static void print_summary(const sim_world *w, const char *result) {
     printf("seed=%llu voters=%d observers=%d election_ms=%d fetch_timeout_ms=%d result=%s "
            "sim_ms=%lld events=%lld messages=%lld elections=%lld max_epoch=%lld crashes=%lld "
-           "commits=%lld snapshots=%lld installs=%lld\n",
+           "commits=%lld snapshots=%lld installs=%lld conn_events=%lld blips=%lld steady=%d\n",
            (unsigned long long)w->seed, w->p.voters, w->p.observers, w->p.election_ms,
            w->p.fetch_timeout_ms, result, (long long)w->now, (long long)w->events,
            (long long)w->messages, (long long)w->elections, (long long)w->max_epoch,
            (long long)w->crashes, (long long)w->commits, (long long)w->snapshots,
-           (long long)w->installs);
+           (long long)w->installs, (long long)w->conn_events, (long long)w->blips, w->steady);
 }
 
 /* Returns NULL when the seed passes, else the failed invariant's name. */
@@ -69,6 +69,7 @@ static const char *run_seed(uint64_t seed, uint32_t failpoints, bool verbose, bo
             if (failpoints & RAFT_FP_SKIP_DURABLE) printf(" --failpoint skip_durable");
             if (failpoints & RAFT_FP_DOUBLE_VOTE) printf(" --failpoint double_vote");
             if (failpoints & RAFT_FP_MINORITY_HW) printf(" --failpoint minority_hw");
+            if (failpoints & RAFT_FP_BLIP_ELECTION) printf(" --failpoint blip_election");
             printf("\n");
         }
     } else if (verbose) {
@@ -84,6 +85,7 @@ static uint32_t parse_failpoint(const char *name) {
     if (strcmp(name, "skip_durable") == 0) return RAFT_FP_SKIP_DURABLE;
     if (strcmp(name, "double_vote") == 0) return RAFT_FP_DOUBLE_VOTE;
     if (strcmp(name, "minority_hw") == 0) return RAFT_FP_MINORITY_HW;
+    if (strcmp(name, "blip_election") == 0) return RAFT_FP_BLIP_ELECTION;
     fprintf(stderr, "raft-sim: unknown failpoint %s\n", name);
     exit(2);
 }

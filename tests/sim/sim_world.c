@@ -4,9 +4,12 @@
  * timeouts (from 50 ms to Kafka's 1000/2000 ms, in unusual ratios too), network and
  * disk latencies, fault rates, and the order of every event. A run has two phases:
  * chaos (crashes, restarts, symmetric and one-way partitions, drops, duplicates, long
- * delays, slow and stalled disks, graceful resignations, snapshots), then quiet (all
- * nodes up, no faults) in which a leader must be elected and a new proposal must
- * commit and reach every node within a bound. */
+ * delays, slow and stalled disks, graceful resignations, snapshots, connection resets),
+ * then quiet (all nodes up, no faults) in which a leader must be elected and a new
+ * proposal must commit and reach every node within a bound. When the timings allow, a
+ * steady phase follows: connection blips one at a time, and the leader must stay.
+ * Crashes and restarts tell the peers' drivers that their connections dropped or came
+ * back (raft_node_peer_unreachable / _reachable), as TCP would. */
 #include "tests/sim/sim.h"
 
 #include "common/sl_alloc.h"
@@ -167,6 +170,63 @@ static void deliver(sim_world *w, const sim_event *ev) {
     sim_node_after_input(w, n);
 }
 
+/* ------------------------------------------------------------------ connections
+ * A driver learns that its TCP connection to a peer dropped (the peer crashed, or a
+ * reset while it lives) or came back. The event carries the peer id and the direction;
+ * it reaches only the incarnation that was up when it was scheduled. */
+
+static void conn_notify(sim_world *w, int32_t node, int32_t peer_id, bool up, int64_t at) {
+    sim_schedule(w, at, SIM_EV_CONN, node, (int64_t)peer_id * 2 + (up ? 1 : 0), NULL);
+}
+
+static void conn_deliver(sim_world *w, const sim_event *ev) {
+    sim_node *n = &w->nodes[ev->node];
+    int32_t peer_id = (int32_t)(ev->arg / 2);
+    bool up = (ev->arg & 1) != 0;
+    int32_t peer = sim_node_index(w, peer_id);
+    if (up && (peer < 0 || !w->nodes[peer].up)) return; /* it died again meanwhile */
+    w->conn_events++;
+    sim_trace(w, SIM_TR_CONN, n->id, peer_id, up, raft_node_epoch(n->raft), 0, 0);
+    int64_t local = sim_node_local_time(n, w->now);
+    if (up) {
+        raft_node_peer_reachable(n->raft, local, peer_id);
+    } else {
+        raft_node_peer_unreachable(n->raft, local, peer_id);
+    }
+    sim_node_after_input(w, n);
+}
+
+/* The peers of a crashed node read EOF one network latency later. */
+static void conn_crashed(sim_world *w, int32_t i) {
+    for (int32_t j = 0; j < w->node_count; j++) {
+        if (j == i || !w->nodes[j].up) continue;
+        conn_notify(w, j, w->nodes[i].id, false, w->now + net_latency(w));
+    }
+}
+
+/* A restarted node connects out, and its peers' reconnect attempts succeed. */
+static void conn_restarted(sim_world *w, int32_t i) {
+    for (int32_t j = 0; j < w->node_count; j++) {
+        if (j == i || !w->nodes[j].up) continue;
+        conn_notify(w, j, w->nodes[i].id, true, w->now + net_latency(w));
+        conn_notify(w, i, w->nodes[j].id, true, w->now + net_latency(w));
+    }
+}
+
+/* A reset on one connection between two live nodes: one or both ends see it drop, and
+ * it comes back after a reconnect delay of up to an election timeout. */
+static void conn_blip(sim_world *w, int32_t a, int32_t b) {
+    int64_t back = w->now + sl_rand_range(&w->rng, 1, w->p.election_ms);
+    bool both = sl_rand_chance(&w->rng, 1, 2);
+    conn_notify(w, a, w->nodes[b].id, false, w->now);
+    conn_notify(w, a, w->nodes[b].id, true, back);
+    if (both) {
+        conn_notify(w, b, w->nodes[a].id, false, w->now + net_latency(w));
+        conn_notify(w, b, w->nodes[a].id, true, back);
+    }
+    w->blips++;
+}
+
 /* ------------------------------------------------------------------ faults */
 
 static int32_t pick_node(sim_world *w, bool up, bool leader_only) {
@@ -184,6 +244,7 @@ static int32_t pick_node(sim_world *w, bool up, bool leader_only) {
 
 static void crash_node(sim_world *w, int32_t i, int64_t restart_max_ms) {
     sim_node_crash(w, &w->nodes[i]);
+    conn_crashed(w, i);
     if (sl_rand_chance(&w->rng, 4, 5)) {
         int64_t later = sl_rand_range(&w->rng, 1, restart_max_ms);
         sim_schedule(w, w->now + later, SIM_EV_RESTART, i, w->nodes[i].incarnation, NULL);
@@ -212,6 +273,7 @@ static void restart(sim_world *w, int32_t i) {
     sim_node *n = &w->nodes[i];
     if (n->up) return;
     sim_node_start(w, n);
+    if (n->up) conn_restarted(w, i);
 }
 
 static void fault_partition(sim_world *w, int kind) {
@@ -258,9 +320,20 @@ static void fault_resign(sim_world *w) {
     }
 }
 
+static void fault_conn_reset(sim_world *w) {
+    int32_t a = pick_node(w, true, false);
+    int32_t b = pick_node(w, true, sl_rand_chance(&w->rng, 1, 2)); /* often the leader */
+    if (a < 0 || b < 0 || a == b) return;
+    conn_blip(w, a, b);
+}
+
 static void fault_fire(sim_world *w) {
     if (w->healed) return;
-    switch (sl_rand_below(&w->rng, 13)) {
+    switch (sl_rand_below(&w->rng, 15)) {
+    case 13:
+    case 14:
+        fault_conn_reset(w);
+        break;
     case 0:
     case 1:
         fault_crash(w, (int)sl_rand_below(&w->rng, 4));
@@ -315,6 +388,51 @@ static void heal(sim_world *w) {
         restart(w, i);
     }
     sim_trace(w, SIM_TR_HEAL, -1, -1, 0, 0, 0, 0);
+}
+
+/* ------------------------------------------------------------------ steady phase
+ * Once the quorum is live again, reset one connection at a time (a follower's to its
+ * leader, or the leader's to a follower) while every node stays up. Pre-vote must keep
+ * the leader: no node's epoch may change (checked in sim_check_node), and proposals
+ * must keep committing. Blips are spaced so that each one is over (reconnected, fetched
+ * again) before the next: two followers that lose the leader at once may rightly elect
+ * another. Runs only when the timings leave no room for spurious elections. */
+#define SIM_STEADY_ELECTIONS 40 /* length of the phase, in election timeouts */
+
+static void steady_start(sim_world *w) {
+    w->steady = true;
+    w->done = false;
+    w->steady_until = w->now + SIM_STEADY_ELECTIONS * (int64_t)w->p.election_ms;
+    w->steady_epoch = 0;
+    for (int32_t i = 0; i < w->node_count; i++) {
+        int32_t epoch = raft_node_epoch(w->nodes[i].raft);
+        if (epoch > w->steady_epoch) w->steady_epoch = epoch;
+    }
+    w->steady_commits = w->commits;
+    sim_schedule(w, w->now + w->p.fetch_timeout_ms, SIM_EV_BLIP, -1, 0, NULL);
+}
+
+static void steady_blip(sim_world *w) {
+    int32_t leader = pick_node(w, true, true);
+    int32_t other = pick_node(w, true, false);
+    if (leader >= 0 && other >= 0 && other != leader) {
+        if (sl_rand_chance(&w->rng, 3, 4)) {
+            conn_blip(w, other, leader);
+        } else {
+            conn_blip(w, leader, other);
+        }
+    }
+    int64_t gap = w->p.election_ms +
+                  sl_rand_range(&w->rng, 2LL * w->p.fetch_timeout_ms, 4LL * w->p.fetch_timeout_ms);
+    sim_schedule(w, w->now + gap, SIM_EV_BLIP, -1, 0, NULL);
+}
+
+static void steady_end(sim_world *w) {
+    if (w->commits <= w->steady_commits) {
+        sim_fail(w, "steady_no_commit", "commits=%lld blips=%lld", (long long)w->commits,
+                 (long long)w->blips);
+    }
+    w->done = true;
 }
 
 /* ------------------------------------------------------------------ workload */
@@ -387,6 +505,9 @@ static void params_pick(sim_world *w) {
     p->fault_gap_ms = pick_ms(w, p->election_ms, 50, 300);
     p->propose_max_ms = pick_ms(w, p->election_ms, 5, 40);
     p->uncommitted_max = (int32_t)sl_rand_range(&w->rng, 8, 200);
+    /* a fetch cycle (long poll, round trip, fsyncs) well inside the fetch timeout */
+    int64_t cycle = p->max_wait_ms + 2LL * p->lat_max_ms + 2LL * p->disk_max_ms + 5;
+    p->steady_ok = 3 * cycle < p->fetch_timeout_ms;
     /* Catching up is one fetch round trip plus one fsync per response, and a response
      * may hold a single entry: a new leader cannot commit before a majority has fetched
      * everything up to its LeaderChange entry. The bound allows for that. */
@@ -466,6 +587,12 @@ static void dispatch(sim_world *w, const sim_event *ev) {
     case SIM_EV_HEAL:
         heal(w);
         break;
+    case SIM_EV_CONN:
+        if (current) conn_deliver(w, ev);
+        break;
+    case SIM_EV_BLIP:
+        if (w->steady) steady_blip(w);
+        break;
     }
 }
 
@@ -482,7 +609,9 @@ bool sim_world_run(sim_world *w) {
         w->events++;
         dispatch(w, &ev);
         sl_free(ev.msg);
-        if (!w->failed) sim_check_liveness(w);
+        if (!w->failed && !w->steady) sim_check_liveness(w);
+        if (!w->failed && w->done && !w->steady && w->p.steady_ok) steady_start(w);
+        if (!w->failed && w->steady && w->now >= w->steady_until) steady_end(w);
         if (w->events > SIM_EVENTS_MAX) {
             sim_fail(w, "event_budget_exceeded", "events=%lld", (long long)w->events);
         }

@@ -871,6 +871,107 @@ START_TEST(test_propose_limits) {
 }
 END_TEST
 
+/* ------------------------------------------------------------------ connections */
+
+static void h_kill(int i) {
+    raft_node_free(h.nodes[i]);
+    h.nodes[i] = NULL;
+}
+
+static void h_tell_unreachable(int dead) {
+    for (int i = 0; i < h.count; i++) {
+        if (h.nodes[i]) raft_node_peer_unreachable(h.nodes[i], h.now, dead + 1);
+    }
+}
+
+/* A new leader within election_timeout / 2 (plus the tick step), well inside the fetch
+ * timeout that would otherwise pass first. */
+START_TEST(test_lost_leader_connection_elects_early) {
+    h_start(3, 1);
+    int leader = h_elect();
+    h_advance(20); /* the followers just fetched: their fetch deadline is ~200 ms away */
+    int32_t epoch = raft_node_epoch(h.nodes[leader]);
+    h_kill(leader);
+    h_tell_unreachable(leader);
+    int64_t t0 = h.now;
+    while (h.now - t0 < 150 && (h_leader() < 0 || h.nodes[3] == NULL ||
+                                raft_node_leader_id(h.nodes[3]) != h_leader() + 1)) {
+        h_advance(5);
+    }
+    int l2 = h_leader();
+    ck_assert_int_ge(l2, 0);
+    ck_assert_int_gt(raft_node_epoch(h.nodes[l2]), epoch);
+    ck_assert_int_le(h.now - t0, 60); /* [0, 50) plus the 5 ms tick step and rounds */
+    /* the observer asked a voter it can reach, not the dead one */
+    ck_assert_int_eq(raft_node_leader_id(h.nodes[3]), l2 + 1);
+    h_propose(l2, "after");
+    h_advance(30);
+    ck_assert_int_eq(h.data_committed[3], 1);
+    h_stop();
+}
+END_TEST
+
+/* Without the hint the followers wait for the fetch timeout. */
+START_TEST(test_without_hint_followers_wait_fetch_timeout) {
+    h_start(3, 0);
+    int leader = h_elect();
+    h_advance(20);
+    h_kill(leader);
+    h_advance(100);
+    ck_assert_int_lt(h_leader(), 0);
+    h_advance(400);
+    ck_assert_int_ge(h_leader(), 0);
+    h_stop();
+}
+END_TEST
+
+/* A follower that loses its connection to a live leader asks for pre-votes and is
+ * refused: no epoch changes, and it goes back to following. Blips on different
+ * followers are spaced by more than a long poll: a follower that just came back from a
+ * refused pre-vote grants pre-votes until its next fetch succeeds (KIP-996), so two
+ * followers losing the leader within that window elect a new one, as they should when
+ * the leader itself is gone. */
+START_TEST(test_connection_blip_keeps_live_leader) {
+    h_start(3, 0);
+    int leader = h_elect();
+    int32_t epoch = raft_node_epoch(h.nodes[leader]);
+    for (int round = 0; round < 20; round++) {
+        int f = (leader + 1 + round % 2) % 3;
+        raft_node_peer_unreachable(h.nodes[f], h.now, leader + 1);
+        if (round % 3 == 0) raft_node_peer_unreachable(h.nodes[leader], h.now, f + 1);
+        h_advance(60); /* beyond the [0, 50) delay: the pre-vote happens */
+        raft_node_peer_reachable(h.nodes[f], h.now, leader + 1);
+        h_advance(140);
+        for (int i = 0; i < 3; i++)
+            ck_assert_int_eq(raft_node_epoch(h.nodes[i]), epoch);
+        ck_assert_int_eq(h_leader(), leader);
+    }
+    h_propose(leader, "still");
+    h_advance(30);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(raft_node_role(h.nodes[i]),
+                         i == leader ? RAFT_ROLE_LEADER : RAFT_ROLE_FOLLOWER);
+        ck_assert_int_eq(h.data_committed[i], 1);
+    }
+    h_stop();
+}
+END_TEST
+
+/* The connection coming back before the early election cancels it. */
+START_TEST(test_reconnect_before_delay_restores_fetch_timeout) {
+    h_start(3, 0);
+    int leader = h_elect();
+    int f = (leader + 1) % 3;
+    raft_node_peer_unreachable(h.nodes[f], h.now, leader + 1);
+    raft_node_peer_reachable(h.nodes[f], h.now, leader + 1);
+    h_isolate(f, true); /* no fetch can refresh it now: only the restored deadline holds */
+    h_advance(150);
+    ck_assert_int_eq(raft_node_role(h.nodes[f]), RAFT_ROLE_FOLLOWER);
+    h_isolate(f, false);
+    h_stop();
+}
+END_TEST
+
 Suite *raft_suite(void) {
     Suite *s = suite_create("raft");
     TCase *tc = tcase_create("log");
@@ -905,6 +1006,14 @@ Suite *raft_suite(void) {
     tcase_add_test(tc, test_follower_ignores_malformed_fetch_response);
     tcase_add_test(tc, test_lagging_follower_installs_snapshot_in_chunks);
     tcase_add_test(tc, test_observer_finds_leader_follows_never_votes);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("connections");
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, test_lost_leader_connection_elects_early);
+    tcase_add_test(tc, test_without_hint_followers_wait_fetch_timeout);
+    tcase_add_test(tc, test_connection_blip_keeps_live_leader);
+    tcase_add_test(tc, test_reconnect_before_delay_restores_fetch_timeout);
     suite_add_tcase(s, tc);
     return s;
 }
