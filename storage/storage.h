@@ -10,6 +10,8 @@
  *   leader-epoch-checkpoint           leader epoch cache (KIP-101/279), text (below)
  *   log-start-offset                  log start offset after DeleteRecords, text (below)
  *   recovery-point                    segments below this base offset are durable (below)
+ *   cleaner-offset-checkpoint         compaction: where the dirty part begins (below); its
+ *                                     presence marks a log whose offsets may have gaps
  *   .clean_shutdown                   present only between a clean close and the next open
  *   *.deleted                         segment files waiting for file_delete_delay_ms
  *   anything else (aux files)         storage_log_write_aux: partition.metadata, …
@@ -40,7 +42,12 @@
  * recovery-point every segment is scanned after a crash.
  *
  * Invariants: offsets are contiguous — each batch's base offset is the previous batch's
- * last offset + 1, across segments too; batch leader epochs never decrease; log start
+ * last offset + 1, across segments too — except in a compacted log (cfg.compact, or a
+ * cleaner-offset-checkpoint file exists), where offsets only increase: a batch's base
+ * offset is above the previous batch's last offset, a segment's first batch starts at or
+ * after its base offset, and its last batch ends before the next segment's base offset
+ * (compaction removes whole batches and records inside batches; a rewritten batch keeps
+ * its baseOffset and lastOffsetDelta); batch leader epochs never decrease; log start
  * offset ≤ log end offset and only moves forward (except that truncating below it pulls
  * it back, as Kafka does); leader epochs in the cache strictly increase with
  * non-decreasing start offsets, all at or below the log end offset.
@@ -55,10 +62,12 @@
  *
  * Recovery on open: files are sorted by base offset; misnamed files are reported and
  * ignored; *.deleted, *.cleaned, *.tmp and orphan index files are removed; *.swap files
- * left by an interrupted swap are completed; an empty .log that is not the last is
- * removed. After a crash every segment from the recovery point on is scanned from its
- * start (CRC of every batch) and cut at the first short, corrupt, non-contiguous or
- * epoch-regressing batch; if a sealed segment is cut, every later segment is deleted
+ * left by an interrupted swap are completed (compaction, below); an empty .log that is not
+ * the last is removed (except the first of a compacted log). After a crash every segment
+ * from the recovery point on is scanned from its start (CRC of every batch) and cut at the
+ * first short, corrupt, non-contiguous (compacted: overlapping) or epoch-regressing batch,
+ * and a sealed one also where it does not end at the next segment's base offset (compacted:
+ * beyond it); if a sealed segment is cut, every later segment is deleted
  * (offsets after a hole cannot be served, as in Kafka); the scanned segments' indexes are
  * rebuilt and the leader epochs found in them enter the cache. After a clean close only
  * the batches after the active segment's last index entry are walked and its tail
@@ -109,6 +118,10 @@ typedef struct storage_log_config {
                                      append; 0 or INT64_MAX = never (default INT64_MAX) */
     int64_t flush_ms;             /* log.flush.interval.ms; -1 = never (default) */
     int64_t file_delete_delay_ms; /* file.delete.delay.ms, default 60000; >= 0 */
+    bool compact;                 /* cleanup.policy contains compact: offsets may have gaps
+                                     (replica appends of a compacted leader's batches are
+                                     accepted); default false. A log stays gap-tolerant
+                                     once it has a cleaner checkpoint, whatever this says */
 } storage_log_config;
 
 /* Fill cfg with Kafka's defaults (values above). */
@@ -168,7 +181,10 @@ int storage_log_append(storage_log *log,
                        int64_t now_ms,
                        storage_append_info *info_out);
 /* Follower / Raft append: offsets already assigned. Batches (borrowed, not modified) must
- * be contiguous and the first must start at the log end offset, else SL_E_RANGE. Each
+ * be contiguous and the first must start at the log end offset, else SL_E_RANGE; in a
+ * compacted log (cfg.compact or a cleaner checkpoint) offsets need only increase from the
+ * log end offset, gaps allowed (a compacted leader's batches), and the first gap writes
+ * the cleaner checkpoint so the log stays gap-tolerant. Each
  * batch's partitionLeaderEpoch (when >= 0) updates the epoch cache; an epoch below the
  * latest cached one is SL_E_FENCED (the follower must truncate first). Other returns as
  * storage_log_append. */
@@ -204,9 +220,10 @@ typedef struct storage_read_result {
  * max_offset (exclusive, e.g. the high watermark). If the first batch alone exceeds
  * max_bytes it is returned whole when min_one_batch is true (KIP-74), else nothing.
  * The first batch may start below `offset` (and below the log start offset after
- * DeleteRecords); clients skip those records, as with Kafka. A batch that is damaged or
- * out of place (not contiguous, outside the segment) is SL_E_CORRUPT when it is the
- * first one, and ends the result early otherwise.
+ * DeleteRecords); clients skip those records, as with Kafka. In a compacted log it may
+ * also start above `offset`, when `offset` falls in a gap left by compaction. A batch
+ * that is damaged or out of place (not contiguous, outside the segment) is SL_E_CORRUPT
+ * when it is the first one, and ends the result early otherwise.
  * offset == log end offset gives length 0. The fd stays valid until the next call on
  * this log that mutates it (append, truncate, retain, roll, delete, close).
  * Returns SL_OK; SL_E_RANGE when offset < log start offset or > log end offset;
@@ -243,9 +260,10 @@ int storage_log_max_timestamp(storage_log *log, int64_t *offset_out, int64_t *ti
 
 /* Remove every batch holding an offset >= offset (followers on divergence, Raft). Whole
  * batches go: when offset falls inside a batch the log end offset becomes that batch's
- * base offset. Later segments are deleted; indexes and the epoch cache are cut; the
- * result is fdatasync'd. offset >= log end offset is a no-op. Below the first segment
- * this is storage_log_truncate_fully_and_start_at(offset). Returns SL_OK, SL_E_INVALID
+ * base offset (in a gap of a compacted log: offset itself). Later segments are deleted;
+ * indexes, the epoch cache and the cleaner checkpoint are cut; the result is
+ * fdatasync'd. offset >= log end offset is a no-op. Below the first segment this is
+ * storage_log_truncate_fully_and_start_at(offset). Returns SL_OK, SL_E_INVALID
  * (offset < 0), SL_E_FATAL, -errno. */
 int storage_log_truncate_to(storage_log *log, int64_t offset);
 /* Delete every segment and restart the log empty at offset (snapshot install): start
@@ -309,10 +327,165 @@ int storage_log_write_aux(storage_log *log, const char *name, const uint8_t *dat
  * STORAGE_AUX_BYTES_MAX. */
 int storage_log_read_aux(storage_log *log, const char *name, sl_buf *out);
 
+/* ================= compaction (storage_clean*.c) =================
+ *
+ * cleanup.policy=compact, as Kafka's LogCleaner does it: keep the latest record of every
+ * key. The log is split at the cleaner checkpoint (the "first dirty offset") into a clean
+ * head, already compacted, and a dirty tail. A pass
+ *   1. maps the dirty part [first dirty, end) — key digest -> latest offset, in a table of
+ *      at most offset_map_bytes (24 bytes per key, 75 % full at most: a pass that fills it
+ *      stops at the first record it could not map, even inside a batch, and the next pass
+ *      goes on from that offset);
+ *   2. rewrites every segment from the first up to `end`, in groups of consecutive segments
+ *      whose sizes add up to at most segment_bytes (small cleaned segments merge), keeping
+ *      a record when its offset is >= end, or when it has a key, no later offset in the map
+ *      for that key, and is not a tombstone whose delete horizon has passed;
+ *   3. moves the checkpoint to `end`.
+ * Keys are compared by a 128-bit keyed SipHash digest, as Kafka's OffsetMap compares MD5
+ * digests: two keys are taken as equal when their digests are (probability about
+ * n^2 / 2^129 for n distinct keys per pass, and the random per-pass key leaves a producer no
+ * way to aim for a collision). Records without a key are removed (Kafka rejects them on
+ * compacted topics). Tombstones (null value) stay until delete_retention_ms after the pass
+ * that first rewrote their batch: that pass stamps the delete horizon into the batch
+ * (KIP-534: attribute bit 6, baseTimestamp = horizon, record timestamps unchanged); a later
+ * pass at or after the horizon removes them. A rewritten batch keeps its baseOffset,
+ * lastOffsetDelta, leader epoch, producer id/epoch, base sequence, transactional flag,
+ * timestamp type and codec (records are decompressed and recompressed with the same
+ * codec); a batch that loses every record goes, one that loses none is copied byte for
+ * byte. Control batches are kept as they are: there are no transactions yet, so neither
+ * transaction markers nor aborted data are removed (the caller keeps clean_before at or
+ * below the last stable offset once transactions exist). A batch whose records cannot be
+ * decoded (malformed, unknown codec, over 256 MiB decompressed) is kept as it is and its
+ * keys are not mapped. A batch failing its CRC stops the pass: SL_E_CORRUPT, and this log
+ * is not cleaned again until it is reopened.
+ *
+ * What is cleaned: only segments below the active segment and wholly below clean_before,
+ * and only when the first segment still dirty is older than min_compaction_lag_ms (its
+ * largest timestamp, or its file's modification time without timestamps). A pass starts
+ * when the dirty bytes (segments from the one holding the first dirty offset up to that
+ * bound) exceed min_cleanable_dirty_ratio of all bytes below the bound, when a dirty
+ * segment's first batch is older than max_compaction_lag_ms, or when the earliest delete
+ * horizon of a kept tombstone has passed.
+ *
+ * Crash safety (Kafka's swap protocol): a group is written to <base>.log.cleaned (base =
+ * the group's first segment), fdatasync'd, renamed to <base>.log.swap (directory synced);
+ * then the replaced segments' indexes are removed and their .log files renamed *.deleted,
+ * and the swap file is renamed over <base>.log. A crash before the .swap exists leaves the
+ * old segments (recovery removes *.cleaned); from then on recovery completes the swap: a
+ * .swap file that reads cleanly to its end replaces every segment whose base offset lies in
+ * [its base, its last offset + 1) — exactly the group's segments holding a kept record;
+ * group segments after the last kept record (all their records were removed) are deleted
+ * after the swap, each on its own, which is a valid log at every step. The first segment of
+ * the log is never deleted (it keeps the log start offset), so it may be left empty. Input
+ * segments not yet fdatasync'd are synced before they are cleaned, and the recovery point
+ * moves past them, so a cleaned segment is never scanned as unflushed after a crash. The
+ * checkpoint file is written (atomically) before the first swap of a log, and again at the
+ * end of each pass; a crash in between only repeats work.
+ *
+ * cleaner-offset-checkpoint ('\n' line ends): "0" (version), the first dirty offset, the
+ * earliest delete horizon in ms of a kept tombstone (-1 when none).
+ *
+ * Work per call: a pass is split over calls. Each call reads and decompresses at most
+ * bytes_per_call bytes (segment bytes read plus the decompressed size of compressed
+ * batches' records, so a highly compressed log does not make a call run long; plus one
+ * read chunk of 1 MiB or one batch, whichever is larger) and writes at most what it read; a group's
+ * fdatasync at its swap covers what earlier calls wrote, whose writeback those calls already
+ * started. Between calls the pass keeps its offset map, one batch-sized read buffer and the open
+ * .cleaned file in the log; appends, reads and rolls may run in between; retention that deletes
+ * segments, truncation and close drop the pass (storage_log_clean_abort). Memory: the offset map
+ * (at most offset_map_bytes, sized down to what the dirty offsets can need), plus buffers about the
+ * size of the largest batch and its decompressed records.
+ *
+ * Call pattern for the broker (every partition whose cleanup.policy contains compact, on
+ * the partition's owner thread, from the periodic tick — Kafka's log.cleaner.backoff.ms is
+ * 15 s; a tick of 1 s or so is fine since an idle call only sums segment sizes):
+ *
+ *     storage_clean_config cc;
+ *     storage_clean_config_defaults(&cc);
+ *     cc.min_cleanable_dirty_ratio = lc->min_cleanable_dirty_ratio;  (topic config)
+ *     cc.delete_retention_ms = lc->delete_retention_ms;
+ *     cc.min_compaction_lag_ms = lc->min_compaction_lag_ms;
+ *     cc.max_compaction_lag_ms = lc->max_compaction_lag_ms;
+ *     cc.offset_map_bytes = (log.cleaner.dedupe.buffer.size);
+ *     cc.clean_before = p->high_watermark;   (the last stable offset once transactions exist)
+ *     rc = storage_log_clean(p->log, &cc, sl_wall_ms(), &st);
+ *
+ * and, while st.more is true, call again on the next turn of the event loop rather than
+ * waiting for the next tick (each call is bounded by bytes_per_call). To bound memory as
+ * Kafka's single cleaner thread does, let at most one or two logs have a pass in progress
+ * (storage_log_clean_in_progress) and finish those before starting others. Also set
+ * storage_log_config.compact from cleanup.policy, so followers accept the leader's
+ * compacted batches, and call storage_log_retain as well for compact,delete. The leader and
+ * every follower clean their own logs independently, as in Kafka. */
+
+typedef struct storage_clean_config {
+    double min_cleanable_dirty_ratio; /* min.cleanable.dirty.ratio, default 0.5; 0..1 */
+    int64_t delete_retention_ms;      /* delete.retention.ms, default 1 day; >= 0 */
+    int64_t min_compaction_lag_ms;    /* min.compaction.lag.ms, default 0; >= 0 */
+    int64_t max_compaction_lag_ms;    /* max.compaction.lag.ms, default INT64_MAX; > 0 */
+    int64_t offset_map_bytes;         /* log.cleaner.dedupe.buffer.size, default 128 MiB;
+                                         >= 1 KiB */
+    int64_t bytes_per_call;           /* bytes read + decompressed per call, default
+                                         32 MiB; > 0 */
+    int64_t clean_before;             /* nothing at or above this offset is cleaned: the
+                                         high watermark. Default INT64_MAX (tests, tools) */
+} storage_clean_config;
+
+typedef struct storage_clean_stats {
+    int64_t bytes_read;          /* segment bytes read by this call */
+    int64_t records_bytes;       /* decompressed records sections decoded (compressed
+                                    batches only; they count against the budget too) */
+    int64_t bytes_written;       /* cleaned segment bytes written by this call */
+    int64_t records_read;        /* records decoded (map and rewrite) */
+    int64_t records_removed;     /* superseded, keyless and expired tombstones */
+    int64_t tombstones_removed;  /* of which tombstones past their delete horizon */
+    int64_t batches_removed;     /* batches that lost every record */
+    int64_t batches_rewritten;   /* batches rebuilt with fewer records or a new horizon */
+    int64_t batches_undecodable; /* kept as they are: records could not be decoded */
+    int32_t segments_replaced;   /* segments swapped out or deleted by this call */
+    int64_t keys_mapped;         /* keys in the offset map at the end of the call */
+    int64_t duration_us;         /* time spent in this call */
+    double dirty_ratio;          /* dirty / (clean + dirty) bytes below the cleanable bound,
+                                    as computed when the call started (or the pass did) */
+    int64_t first_dirty_offset;  /* the checkpoint after the call */
+    bool pass_started;           /* a pass began in this call */
+    bool pass_done;              /* a pass ended in this call (checkpoint moved) */
+    bool more;                   /* a pass is in progress: call again soon */
+} storage_clean_stats;
+
+/* Fill cfg with the defaults above. */
+void storage_clean_config_defaults(storage_clean_config *cfg);
+/* SL_OK or SL_E_CONFIG (logs which field is out of range). */
+int storage_clean_config_check(const storage_clean_config *cfg);
+/* One bounded step of compaction (above): start a pass if one is due, or continue the one
+ * in progress, within cfg->bytes_per_call. cfg is read during the call only (a pass keeps
+ * the clean_before, end offset and lags it started with); now_ms is wall-clock ms.
+ * stats_out may be NULL; it is filled on every return.
+ * Returns SL_OK (nothing due, progress made, or the pass finished); SL_E_CONFIG;
+ * SL_E_FATAL (fail-stopped log); SL_E_CORRUPT (a source batch failed its checks: the pass
+ * is dropped and the log is not cleaned again until reopened); SL_E_TOO_LARGE (a cleaned
+ * group would exceed INT32_MAX bytes, possible only when recompression grows batches: the
+ * pass is dropped); -errno (before a swap: the pass is dropped and the
+ * log is unchanged; during a swap: the log is fail-stopped and recovery completes it).
+ * Thread: the log's owner thread. */
+int storage_log_clean(storage_log *log,
+                      const storage_clean_config *cfg,
+                      int64_t now_ms,
+                      storage_clean_stats *stats_out);
+/* True while a pass is in progress (memory held, more calls needed). */
+bool storage_log_clean_in_progress(const storage_log *log);
+/* Drop the pass in progress, if any (its .cleaned file is removed; the log is unchanged):
+ * when the topic stops being compacted, or to give its memory back. */
+void storage_log_clean_abort(storage_log *log);
+/* The cleaner checkpoint: offsets below it have been compacted (the log start offset when
+ * nothing has been). */
+int64_t storage_log_clean_first_dirty(const storage_log *log);
+
 /* ================= offline verification ================= */
 
 /* Check a log directory without modifying it (`sluice dump-log --verify`, crash tests):
- * every batch's header and CRC, offsets contiguous within and across segments, index
+ * every batch's header and CRC, offsets contiguous within and across segments (increasing,
+ * when a cleaner-offset-checkpoint file marks the log as compacted), index
  * entries pointing at batch starts with the right offsets, time index monotonic, epoch
  * checkpoint well-formed and below the end offset. Calls report(line, arg) once per
  * problem (line is NUL-terminated, valid during the call). A segment with a clean-shutdown

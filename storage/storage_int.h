@@ -12,6 +12,9 @@
  *   storage_retain.c   retention, truncation, log start offset, segment deletion
  *   storage_epoch.c    the leader epoch cache and its checkpoint
  *   storage_verify.c   offline verification of a directory
+ *   storage_clean.c    compaction: scheduling, the checkpoint, passes, mapping the dirty part
+ *   storage_clean_map.c   the offset map (key digest -> latest offset) and SipHash-128
+ *   storage_clean_copy.c  compaction: rewriting segment groups and swapping them in
  *
  * Ownership: every structure here belongs to its storage_log and to that log's owner
  * thread (storage.h); nothing is shared between logs. */
@@ -307,6 +310,8 @@ int storage_epochs_rebuild(storage_log *log);
 
 /* ---------------- the log (storage_log.c, storage_recover.c, storage_retain.c) -------- */
 
+typedef struct storage_clean_pass storage_clean_pass; /* storage_clean.c */
+
 struct storage_log {
     char *dir;  /* owned */
     int dir_fd; /* O_DIRECTORY, flock()ed */
@@ -325,6 +330,12 @@ struct storage_log {
     int64_t size_bytes; /* sum of segment sizes */
     int failed;         /* 0, or the error that made the log fail-stop */
     storage_epochs epochs;
+    bool offset_gaps;          /* compacted: batch offsets increase, with gaps (storage.h) */
+    bool clean_checkpointed;   /* STORAGE_CLEAN_CHECKPOINT_FILE exists */
+    bool clean_broken;         /* a pass met a damaged batch: none until reopened */
+    int64_t clean_first_dirty; /* cleaner checkpoint: offsets below are compacted */
+    int64_t clean_horizon_ms;  /* earliest delete horizon of a kept tombstone; -1 none */
+    storage_clean_pass *clean; /* the compaction pass in progress, or NULL */
     uint8_t walk_buf[STORAGE_WALK_BUF_BYTES]; /* read-path header walks */
 };
 
@@ -358,5 +369,122 @@ int storage_log_load_offset(storage_log *log,
 /* fdatasync the sealed segments except the `keep_unsynced` newest, then persist the
  * recovery point if it moved. Fail-stops on error. */
 int storage_log_sync_sealed(storage_log *log, int32_t keep_unsynced);
+/* Keep a segment that left the array (renamed *.deleted, or replaced by compaction) until
+ * file_delete_delay_ms after now_ms, with its descriptor open (storage_retain.c). */
+void storage_log_push_doomed(storage_log *log, storage_segment *seg, int64_t now_ms);
+/* Whether a batch whose base offset is base may follow one whose last offset is
+ * expect - 1 (expect: the next offset expected): equal, or above in a compacted log. */
+static inline bool
+storage_log_offset_follows(const storage_log *log, int64_t base, int64_t expect) {
+    return base == expect || (log->offset_gaps && base > expect);
+}
+
+/* ---------------- compaction (storage_clean*.c) ----------------
+ * Design, format and crash protocol in storage.h ("compaction"). */
+
+#define STORAGE_CLEAN_CHECKPOINT_FILE "cleaner-offset-checkpoint"
+#define STORAGE_CLEAN_RECORDS_MAX_BYTES                                                            \
+    (256 << 20) /* decompressed records section of one batch; a larger one is kept unread */
+#define STORAGE_CLEAN_MAP_BYTES_MIN 1024      /* offset_map_bytes lower bound */
+#define STORAGE_CLEAN_CHUNK_BYTES   (1 << 20) /* segment reads and cleaned-file writes */
+
+/* Load the checkpoint at open (before recovery, which needs offset_gaps). A missing file
+ * is a log never compacted; an unreadable one still marks a compacted log (reported). */
+int storage_clean_load(storage_log *log);
+/* Make the log gap-tolerant for good: write the checkpoint first if there is none. */
+int storage_clean_mark_gaps(storage_log *log);
+/* Drop the pass in progress (segments are about to be deleted or truncated, or the log
+ * closes). why is logged. */
+void storage_clean_drop(storage_log *log, const char *why);
+/* After a truncation to end_offset: drop the pass and pull the checkpoint back to it. */
+int storage_clean_truncated(storage_log *log, int64_t end_offset);
+
+/* The offset map: 128-bit key digest -> latest offset, open addressing, linear probing. */
+typedef struct storage_offset_map {
+    uint64_t *slots; /* owned; 3 words a slot: digest, digest, offset + 1 (0 = empty) */
+    int64_t slot_count;
+    int64_t entries;     /* slots in use */
+    int64_t entries_max; /* 3/4 of slot_count: linear probing slows fast beyond that */
+    uint64_t key[2];     /* SipHash key, random per map */
+} storage_offset_map;
+
+#define STORAGE_OFFSET_MAP_SLOT_BYTES 24
+
+/* Size the map for at most `records` keys and at most bytes_max bytes. */
+void storage_offset_map_init(storage_offset_map *m, int64_t records, int64_t bytes_max);
+void storage_offset_map_deinit(storage_offset_map *m);
+/* Record offset as the latest for key (offsets arrive increasing). The caller keeps
+ * entries below entries_max. */
+void storage_offset_map_put(storage_offset_map *m, const uint8_t *key, size_t len, int64_t offset);
+/* The latest offset recorded for key, or -1. */
+int64_t storage_offset_map_get(const storage_offset_map *m, const uint8_t *key, size_t len);
+/* SipHash-2-4 with 128-bit output (the reference's siphash128). */
+void storage_siphash128(const uint64_t key[2], const uint8_t *data, size_t len, uint64_t out[2]);
+
+/* Reads whole batches of one segment through a window buffer. */
+typedef struct storage_clean_reader {
+    const storage_segment *seg; /* the segment the window belongs to */
+    sl_buf buf;                 /* file bytes [buf_pos, buf_pos + buf.len) */
+    int64_t buf_pos;
+} storage_clean_reader;
+
+/* A compaction pass; lives between storage_log_clean calls (storage.h). */
+struct storage_clean_pass {
+    int phase;                   /* CLEAN_PHASE_* (storage_clean.c) */
+    int64_t first_dirty;         /* mapping starts here */
+    int64_t uncleanable;         /* a segment base: nothing at or above is cleaned */
+    int64_t end_offset;          /* the map covers [first_dirty, end_offset) */
+    double dirty_ratio;          /* when the pass started */
+    int64_t delete_retention_ms; /* from the config the pass started with */
+    storage_offset_map map;
+    storage_clean_reader rd;
+    sl_buf scratch; /* decompressed records */
+    sl_buf kept;    /* protocol_record array: a batch's kept records */
+    protocol_batch_builder builder;
+    int32_t map_index;   /* map phase: segment being read */
+    int64_t map_pos;     /* map phase: position in it */
+    int64_t map_expect;  /* map phase: smallest base offset the next batch may have */
+    int32_t next_index;  /* copy phase: first segment of the next group */
+    int32_t group_first; /* copy phase: the group being written, -1 between groups */
+    int32_t group_last;
+    int32_t src_index; /* copy phase: segment being read, and where */
+    int64_t src_pos;
+    int64_t src_expect;        /* smallest base offset the next source batch may have */
+    int out_fd;                /* <out_base>.log.cleaned, -1 when none */
+    int64_t out_base;          /* base offset of the group's first segment */
+    sl_buf out;                /* cleaned bytes not written yet */
+    int64_t out_written;       /* bytes written to out_fd */
+    int64_t out_last_offset;   /* last offset of the last kept batch; -1 none */
+    bool out_changed;          /* some batch was rewritten or dropped */
+    int64_t horizon_min;       /* earliest horizon of a kept tombstone; -1 none */
+    storage_clean_stats total; /* the whole pass, logged at its end */
+    int64_t start_us;
+};
+
+/* The whole batch at pos of seg (which must hold a batch there), CRC-checked: *p_out
+ * stays valid until the next read. Bytes read from the file are added to *bytes_read.
+ * SL_E_CORRUPT (bad length, CRC, or past the segment's end; logged), -errno. */
+int storage_clean_read_batch(storage_log *log,
+                             storage_clean_reader *rd,
+                             const storage_segment *seg,
+                             int64_t pos,
+                             const uint8_t **p_out,
+                             protocol_batch_header *h_out,
+                             int64_t *bytes_read);
+void storage_clean_reader_deinit(storage_clean_reader *rd);
+/* Copy phase, within budget bytes read (storage_clean_copy.c): rewrite groups and swap
+ * them in. *done_out is set when every segment below end_offset was rewritten. */
+int storage_clean_copy_step(storage_log *log,
+                            storage_clean_pass *pass,
+                            int64_t now_ms,
+                            int64_t budget,
+                            storage_clean_stats *st,
+                            bool *done_out);
+/* The work a call has done, compared with bytes_per_call. */
+static inline int64_t storage_clean_work(const storage_clean_stats *st) {
+    return st->bytes_read + st->records_bytes;
+}
+/* Close and remove the pass's .cleaned file, if any. */
+void storage_clean_copy_discard(storage_log *log, storage_clean_pass *pass);
 
 #endif

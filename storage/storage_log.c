@@ -30,6 +30,7 @@ void storage_log_config_defaults(storage_log_config *cfg) {
     cfg->flush_messages = INT64_MAX;
     cfg->flush_ms = -1;
     cfg->file_delete_delay_ms = 60000;
+    cfg->compact = false;
 }
 
 #define CONFIG_CHECK(cond, field)                                                                  \
@@ -59,6 +60,7 @@ int storage_log_config_check(const storage_log_config *cfg) {
 int storage_log_set_config(storage_log *log, const storage_log_config *cfg) {
     SL_TRY(storage_log_config_check(cfg));
     log->cfg = *cfg;
+    if (cfg->compact) log->offset_gaps = true; /* never back: gaps may already exist */
     return SL_OK;
 }
 
@@ -131,6 +133,7 @@ int storage_log_failed(const storage_log *log) {
 /* ---------------- open / close ---------------- */
 
 static void log_free(storage_log *log) {
+    storage_clean_drop(log, "close");
     for (int32_t i = 0; i < log->segment_count; i++) {
         storage_segment_free(log->segments[i]);
     }
@@ -204,6 +207,7 @@ static int log_open_recover(storage_log *log, int64_t now_ms) {
     int rc = storage_epochs_load(log);
     if (rc != SL_OK && rc != SL_E_NOT_FOUND && rc != SL_E_CORRUPT) return rc;
     bool epochs_missing = rc != SL_OK;
+    SL_TRY(storage_clean_load(log)); /* recovery must know whether offsets may have gaps */
     SL_TRY(storage_recover_dir(log, clean, now_ms));
     SL_TRY(log_open_finish(log, epochs_missing, now_ms));
     SL_LOG(SL_INFO, STORAGE_MOD, "log_opened",
@@ -394,14 +398,16 @@ static bool log_flush_due(const storage_log *log, int64_t now_ms) {
 /* ---------------- append ---------------- */
 
 /* Pass 1: check every batch and compute the offsets it will get. leader: offsets are
- * assigned from next; otherwise they must already be contiguous from next, and epochs
- * must not go backwards. Nothing is modified. */
+ * assigned from next; otherwise they must already be contiguous from next (or, in a
+ * compacted log, increase from next with gaps: *gap_out says whether there were any), and
+ * epochs must not go backwards. Nothing is modified. */
 static int append_validate(const storage_log *log,
                            const uint8_t *p,
                            size_t len,
                            int64_t next,
                            bool leader,
-                           storage_append_info *info) {
+                           storage_append_info *info,
+                           bool *gap_out) {
     int32_t latest = storage_epochs_latest(&log->epochs);
     *info = (storage_append_info){ next, next - 1, STORAGE_NO_TIMESTAMP, -1, (int64_t)len, 0, 0 };
     for (size_t at = 0; at < len;) { /* every pass consumes >= 61 bytes */
@@ -414,8 +420,11 @@ static int append_validate(const storage_log *log,
         if (protocol_batch_check(p + at, size, &h) != SL_OK) return SL_E_CORRUPT;
 #endif
         if (!leader) {
-            STORAGE_RETURN_IF(h.base_offset != next, SL_E_RANGE,
+            STORAGE_RETURN_IF(!storage_log_offset_follows(log, h.base_offset, next), SL_E_RANGE,
                               "base_offset=%" PRId64 " expected=%" PRId64, h.base_offset, next);
+            if (h.base_offset != next) *gap_out = true;
+            if (info->batch_count == 0) info->base_offset = h.base_offset;
+            next = h.base_offset;
             STORAGE_RETURN_IF(h.partition_leader_epoch >= 0 && h.partition_leader_epoch < latest,
                               SL_E_FENCED, "epoch=%d latest=%d", h.partition_leader_epoch, latest);
             if (h.partition_leader_epoch > latest) latest = h.partition_leader_epoch;
@@ -452,6 +461,8 @@ static int append_stamp(storage_log *log,
             protocol_batch_set_base_offset(mut + at, next);
             protocol_batch_set_leader_epoch(mut + at, leader_epoch);
             epoch = leader_epoch;
+        } else {
+            next = (int64_t)sl_load_be64(p + at); /* replica: validated, gaps allowed */
         }
         if (epoch >= 0 && epoch > storage_epochs_latest(&log->epochs)) {
             changed = storage_epochs_assign(&log->epochs, epoch, next) || changed;
@@ -488,7 +499,9 @@ static int log_append(storage_log *log,
     STORAGE_RETURN_IF(len == 0, SL_E_INVALID, "empty_append");
     STORAGE_RETURN_IF((int64_t)len > log->cfg.segment_bytes, SL_E_TOO_LARGE, "len=%zu", len);
     storage_append_info info;
-    SL_TRY(append_validate(log, p, len, storage_log_end_offset(log), mut != NULL, &info));
+    bool gap = false;
+    SL_TRY(append_validate(log, p, len, storage_log_end_offset(log), mut != NULL, &info, &gap));
+    if (gap) SL_TRY(storage_clean_mark_gaps(log)); /* the log stays gap-tolerant for good */
     const char *why = log_roll_reason(log, (int64_t)len, info.last_offset, now_ms);
     if (why) SL_TRY(storage_log_roll(log, now_ms, why));
     storage_segment *seg = storage_log_active(log);

@@ -147,7 +147,8 @@ static void orphan_entry(storage_log *log, const struct dirent *ent, void *arg) 
 }
 
 /* Read a .log.swap file to its end: SL_OK with *end_out = its next offset, or
- * SL_E_CORRUPT when it is incomplete or damaged. */
+ * SL_E_CORRUPT when it is incomplete or damaged. A swap file is a compacted segment:
+ * offsets increase, with gaps. */
 static int swap_scan(int fd, int64_t size, int64_t base, int64_t *end_out) {
     uint8_t *buf = sl_malloc(STORAGE_SCAN_BUF_BYTES);
     storage_cursor c;
@@ -158,7 +159,7 @@ static int swap_scan(int fd, int64_t size, int64_t base, int64_t *end_out) {
         storage_batch b;
         rc = storage_cursor_batch(&c, pos, &b);
         if (rc == SL_OK) rc = storage_cursor_check_crc(&c, pos, &b);
-        if (rc == SL_OK && (b.base_offset < base || (next >= 0 && b.base_offset != next))) {
+        if (rc == SL_OK && (b.base_offset < base || (next >= 0 && b.base_offset < next))) {
             rc = SL_E_CORRUPT;
         }
         if (rc == SL_OK) {
@@ -254,7 +255,8 @@ static bool recover_clean_tail(storage_log *log, storage_segment *seg) {
     storage_cursor_init(&c, seg->fd, seg->size, log->walk_buf, sizeof(log->walk_buf));
     for (int64_t i = 0; i < steps_max && pos < seg->size; i++) {
         if (storage_cursor_batch(&c, pos, &b) != SL_OK) return false;
-        if (expect_last >= 0 ? b.last_offset != expect_last : b.base_offset != expect_base) {
+        if (expect_last >= 0 ? b.last_offset != expect_last
+                             : !storage_log_offset_follows(log, b.base_offset, expect_base)) {
             return false;
         }
         if (b.last_offset - seg->base_offset > INT32_MAX) return false;
@@ -310,10 +312,16 @@ static int recover_active(storage_log *log, storage_segment *seg, bool clean, bo
 }
 
 /* A .log file of zero bytes that is not the last holds no offsets and nothing refers to
- * it; left in place it would claim to end where the previous segment does not. */
+ * it; left in place it would claim to end where the previous segment does not. In a
+ * compacted log the first segment may be empty (compaction removed everything in it but
+ * keeps it for the log start offset): it stays. */
 static void recover_drop_empty(storage_log *log, offset_list *logs) {
     int32_t kept = 0;
     for (int32_t i = 0; i < logs->count; i++) {
+        if (i == 0 && log->offset_gaps) {
+            logs->v[kept++] = logs->v[i];
+            continue;
+        }
         char name[STORAGE_NAME_BYTES];
         struct stat st;
         storage_segment_file_name(name, logs->v[i], ".log");
@@ -338,7 +346,10 @@ recover_unflushed(storage_log *log, storage_segment *seg, int64_t next_base, boo
     int64_t file_size = seg->size;
     int stop = STORAGE_SCAN_END;
     SL_TRY(storage_segment_rebuild(log, seg, true, &stop));
-    *cut_out = stop != STORAGE_SCAN_END || seg->size != file_size || seg->next_offset != next_base;
+    /* compacted: the last batch may end before the next segment begins (as in Kafka, a
+     * tail lost to a power failure at a batch boundary then goes unnoticed) */
+    bool end_ok = log->offset_gaps ? seg->next_offset <= next_base : seg->next_offset == next_base;
+    *cut_out = stop != STORAGE_SCAN_END || seg->size != file_size || !end_ok;
     if (*cut_out) {
         SL_LOG(SL_WARN, STORAGE_MOD, "recover_truncate",
                "dir=%s base_offset=%" PRId64 " valid_bytes=%" PRId64 " dropped_bytes=%" PRId64

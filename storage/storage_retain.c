@@ -82,7 +82,8 @@ int storage_log_reap(storage_log *log, int64_t now_ms, bool force) {
     return first_rc;
 }
 
-static void log_push_doomed(storage_log *log, storage_segment *seg) {
+void storage_log_push_doomed(storage_log *log, storage_segment *seg, int64_t now_ms) {
+    seg->delete_at_ms = now_ms + log->cfg.file_delete_delay_ms;
     if (log->doomed_count == log->doomed_cap) {
         log->doomed_cap = log->doomed_cap ? log->doomed_cap * 2 : 8;
         log->doomed = sl_realloc(log->doomed, (size_t)log->doomed_cap * sizeof(seg));
@@ -93,6 +94,7 @@ static void log_push_doomed(storage_log *log, storage_segment *seg) {
 /* Retire the first n segments (never the active one). */
 static int retain_delete_prefix(storage_log *log, int32_t n, int64_t now_ms, const char *why) {
     SL_ASSERT(n < log->segment_count);
+    if (n > 0) storage_clean_drop(log, why); /* a pass holds segment indexes */
     for (int32_t i = 0; i < n; i++) {
         storage_segment *seg = log->segments[0];
         int rc = storage_segment_rename_deleted(log, seg);
@@ -100,8 +102,7 @@ static int retain_delete_prefix(storage_log *log, int32_t n, int64_t now_ms, con
         SL_LOG(SL_INFO, STORAGE_MOD, "segment_deleted",
                "dir=%s base_offset=%" PRId64 " next_offset=%" PRId64 " bytes=%" PRId64 " reason=%s",
                log->dir, seg->base_offset, seg->next_offset, seg->size, why);
-        seg->delete_at_ms = now_ms + log->cfg.file_delete_delay_ms;
-        log_push_doomed(log, seg);
+        storage_log_push_doomed(log, seg, now_ms);
         log->size_bytes -= seg->size;
         log->segment_count--;
         memmove(log->segments, log->segments + 1, (size_t)log->segment_count * sizeof(seg));
@@ -214,6 +215,7 @@ int storage_log_truncate_to(storage_log *log, int64_t offset) {
     if (offset < log->segments[0]->base_offset) {
         return storage_log_truncate_fully_and_start_at(log, offset);
     }
+    storage_clean_drop(log, "truncate");
     int32_t i = storage_log_segment_for(log, offset);
     SL_ASSERT(i >= 0);
     /* before anything is deleted: the segment that is cut must have sound indexes */
@@ -233,6 +235,7 @@ int storage_log_truncate_to(storage_log *log, int64_t offset) {
         rc = storage_epochs_persist(log);
         if (rc != SL_OK) return storage_log_fail(log, rc, "epoch_checkpoint");
     }
+    SL_TRY(storage_clean_truncated(log, end)); /* Kafka: maybeTruncateCheckpoint */
     if (log->start_offset > end) { /* Kafka: logStartOffset = min(target, logStartOffset) */
         log->start_offset = end;
         rc = storage_log_persist_start(log);
@@ -252,6 +255,7 @@ int storage_log_truncate_fully_and_start_at(storage_log *log, int64_t offset) {
     int rc = storage_log_persist_start(log);
     log->start_offset = old_start;
     if (rc != SL_OK) return storage_log_fail(log, rc, "start_offset");
+    storage_clean_drop(log, "truncate");
     SL_TRY(storage_log_drop_tail(log, 1));
     /* The last segment's files go before its replacement is created (it may have the
      * same name); the structure stays in the array until then so the log is never
@@ -269,6 +273,7 @@ int storage_log_truncate_fully_and_start_at(storage_log *log, int64_t offset) {
     log->flushed_offset = offset;
     log->unflushed_records = 0;
     SL_TRY(storage_log_sync_sealed(log, 0)); /* recovery point = offset */
+    SL_TRY(storage_clean_truncated(log, offset));
     if (storage_epochs_clear(&log->epochs)) {
         rc = storage_epochs_persist(log);
         if (rc != SL_OK) return storage_log_fail(log, rc, "epoch_checkpoint");

@@ -158,7 +158,7 @@ int storage_segment_account(storage_log *log,
                             int64_t pos,
                             const storage_batch *b) {
     SL_ASSERT(pos == seg->size);
-    SL_ASSERT(b->base_offset == seg->next_offset);
+    SL_ASSERT(storage_log_offset_follows(log, b->base_offset, seg->next_offset));
     SL_ASSERT(b->last_offset - seg->base_offset <= INT32_MAX);
     if (pos == 0 && b->max_timestamp >= 0) seg->rolling_ms = b->max_timestamp;
     if (b->max_timestamp > seg->max_timestamp) {
@@ -195,10 +195,14 @@ const char *storage_scan_stop_name(int stop) {
 }
 
 /* Classify one batch of a scan: STORAGE_SCAN_END when it is good, else why not. */
-static int segment_scan_batch(
-    storage_segment *seg, storage_cursor *c, int64_t pos, storage_batch *b, int *stop_out) {
+static int segment_scan_batch(const storage_log *log,
+                              storage_segment *seg,
+                              storage_cursor *c,
+                              int64_t pos,
+                              storage_batch *b,
+                              int *stop_out) {
     int rc = storage_cursor_batch(c, pos, b);
-    if (rc == SL_OK && b->base_offset != seg->next_offset) {
+    if (rc == SL_OK && !storage_log_offset_follows(log, b->base_offset, seg->next_offset)) {
         *stop_out = STORAGE_SCAN_GAP;
         return SL_OK;
     }
@@ -246,7 +250,7 @@ int storage_segment_rebuild(storage_log *log,
     int64_t batches_max = st.st_size / PROTOCOL_BATCH_HEADER_BYTES + 1;
     for (int64_t i = 0; i < batches_max && seg->size < st.st_size; i++) {
         storage_batch b;
-        rc = segment_scan_batch(seg, &c, seg->size, &b, &stop);
+        rc = segment_scan_batch(log, seg, &c, seg->size, &b, &stop);
         if (rc != SL_OK || stop != STORAGE_SCAN_END) break;
         if (b.epoch >= 0 && b.epoch < epoch_max) {
             stop = STORAGE_SCAN_EPOCH;
@@ -316,8 +320,9 @@ int storage_segment_reindex(storage_log *log, storage_segment *seg) {
     SL_LOG(SL_WARN, STORAGE_MOD, "index_rebuild", "dir=%s base_offset=%" PRId64, log->dir,
            seg->base_offset);
     int rc = storage_segment_rebuild(log, seg, false, &stop);
-    if (rc == SL_OK &&
-        (stop != STORAGE_SCAN_END || seg->size != size || seg->next_offset != next)) {
+    /* compacted: the last batch may end before the next segment begins */
+    bool end_ok = log->offset_gaps ? seg->next_offset <= next : seg->next_offset == next;
+    if (rc == SL_OK && (stop != STORAGE_SCAN_END || seg->size != size || !end_ok)) {
         SL_LOG(SL_ERROR, STORAGE_MOD, "segment_damaged",
                "dir=%s base_offset=%" PRId64 " valid_bytes=%" PRId64 " file_bytes=%" PRId64
                " next_offset=%" PRId64 " expected_next_offset=%" PRId64 " reason=%s",
@@ -375,7 +380,9 @@ int storage_segment_batch_at(storage_log *log,
     int rc = storage_cursor_batch(c, pos, b);
     if (rc < 0 && rc > -1000) return rc; /* I/O error */
     const char *why = rc != SL_OK ? sl_strerror(rc) : NULL;
-    if (!why && expect_base >= 0 && b->base_offset != expect_base) why = "offset gap";
+    if (!why && expect_base >= 0 && !storage_log_offset_follows(log, b->base_offset, expect_base)) {
+        why = log->offset_gaps ? "offsets out of order" : "offset gap";
+    }
     if (!why && (b->base_offset < seg->base_offset || b->last_offset >= seg->next_offset)) {
         why = "offset outside the segment";
     }
@@ -495,13 +502,19 @@ int storage_segment_truncate(storage_log *log, storage_segment *seg, int64_t off
     int64_t pos;
     storage_batch b;
     int rc = storage_segment_locate(log, seg, offset, &pos, &b);
-    if (rc == SL_E_NOT_FOUND) return SL_OK;
+    if (rc == SL_E_NOT_FOUND) {
+        /* past the last batch: in a compacted log offset may still be below the end of a
+         * segment whose last batches were removed; the end offset becomes offset */
+        if (offset < seg->next_offset) seg->next_offset = offset;
+        return SL_OK;
+    }
     SL_TRY(rc);
     if (ftruncate(seg->fd, (off_t)pos) != 0) return -errno;
     seg->synced = false;
     SL_TRY(storage_segment_sync(seg));
     seg->size = pos;
-    seg->next_offset = b.base_offset;
+    /* offset inside the batch: its base; in a gap before it (compacted): offset */
+    seg->next_offset = b.base_offset < offset ? b.base_offset : offset;
     int32_t n = seg->offsets.entries;
     for (int32_t guard = 0; guard < seg->offsets.entries && n > 0; guard++) {
         int32_t rel, p;

@@ -4,8 +4,10 @@
  * CRC, contiguous offsets), and its two indexes are checked against the batches in one
  * merged pass (an .index entry must sit at a batch start and name that batch's last
  * offset; a .timeindex entry must name a batch's last offset and that batch's
- * maxTimestamp). The leader epoch checkpoint must be canonical, below the end offset, and
- * agree with the epochs stamped on the batches. */
+ * maxTimestamp). A compacted log (a cleaner-offset-checkpoint file exists) may have
+ * gaps: its offsets must only increase, within and across segments. The leader epoch
+ * checkpoint must be canonical, below the end offset, and agree with the epochs stamped on
+ * the batches. */
 #include "storage/storage_int.h"
 #include "common/sl_alloc.h"
 #include "common/sl_err.h"
@@ -28,6 +30,7 @@ typedef struct verify_ctx {
     void *arg;
     int problems;
     bool clean;            /* .clean_shutdown present */
+    bool gaps;             /* compacted: offsets increase with gaps */
     uint8_t *buf;          /* STORAGE_SCAN_BUF_BYTES */
     storage_epochs epochs; /* from the checkpoint (empty when absent or bad) */
     bool epochs_seen;      /* some batch carries an epoch >= 0 */
@@ -168,7 +171,7 @@ static int64_t verify_batches(verify_ctx *v, verify_seg *s, int fd, int64_t size
                            s->base, pos, sl_strerror(rc), size - pos);
             return pos;
         }
-        if (b.base_offset != v->end_offset) {
+        if (v->gaps ? b.base_offset < v->end_offset : b.base_offset != v->end_offset) {
             verify_problem(v,
                            "%020" PRId64 ".log: batch at position %" PRId64
                            " starts at offset %" PRId64 ", expected %" PRId64,
@@ -191,7 +194,7 @@ static int64_t verify_batches(verify_ctx *v, verify_seg *s, int fd, int64_t size
 static void verify_segment(verify_ctx *v, int64_t base, bool last) {
     char name[STORAGE_NAME_BYTES];
     storage_segment_file_name(name, base, ".log");
-    if (v->end_offset >= 0 && base != v->end_offset) {
+    if (v->end_offset >= 0 && (v->gaps ? base < v->end_offset : base != v->end_offset)) {
         verify_problem(v,
                        "%s: starts at offset %" PRId64 " but the previous segment ends at %" PRId64,
                        name, base, v->end_offset);
@@ -318,6 +321,7 @@ int storage_verify_dir(const char *dir, void (*report)(const char *line, void *a
         return rc;
     }
     v.clean = storage_file_exists(v.dir_fd, STORAGE_CLEAN_SHUTDOWN_FILE);
+    v.gaps = storage_file_exists(v.dir_fd, STORAGE_CLEAN_CHECKPOINT_FILE);
     v.buf = sl_malloc(STORAGE_SCAN_BUF_BYTES);
     storage_epochs_init(&v.epochs);
     bool epochs_present = false;
