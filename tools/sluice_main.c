@@ -18,6 +18,19 @@ static const tools_command *const tools_commands[] = {
     &tools_cmd_producer_perf_test,
     &tools_cmd_consumer_perf_test,
     &tools_cmd_perf_selftest,
+    &tools_cmd_topics,
+    &tools_cmd_configs,
+    &tools_cmd_console_producer,
+    &tools_cmd_console_consumer,
+    &tools_cmd_consumer_groups,
+    &tools_cmd_reassign_partitions,
+    &tools_cmd_leader_election,
+    &tools_cmd_delete_records,
+    &tools_cmd_dump_log,
+    &tools_cmd_broker_api_versions,
+    &tools_cmd_metadata_quorum,
+    &tools_cmd_cluster_id,
+    &tools_cmd_mock_cluster,
 };
 
 #define TOOLS_COMMAND_COUNT (sizeof(tools_commands) / sizeof(tools_commands[0]))

@@ -72,6 +72,36 @@ int tools_conf_apply_kvs(
     return SL_OK;
 }
 
+int tools_props_collect(sl_props *props,
+                        const char *file,
+                        const char *const *kvs,
+                        size_t count,
+                        char *err,
+                        size_t err_size) {
+    if (file) SL_TRY(sl_props_load(props, file, err, err_size));
+    for (size_t i = 0; i < count; i++) {
+        const char *eq = strchr(kvs[i], '=');
+        if (!eq || eq == kvs[i]) {
+            snprintf(err, err_size, "Invalid property: %s", kvs[i]);
+            return SL_E_CONFIG;
+        }
+        char *key = sl_strndup(kvs[i], (size_t)(eq - kvs[i]));
+        sl_props_set(props, key, eq + 1);
+        sl_free(key);
+    }
+    return SL_OK;
+}
+
+int tools_conf_apply_props(rd_kafka_conf_t *conf,
+                           const sl_props *props,
+                           char *err,
+                           size_t err_size) {
+    for (size_t i = 0; i < props->count; i++) {
+        SL_TRY(tools_conf_set(conf, props->items[i].key, props->items[i].value, err, err_size));
+    }
+    return SL_OK;
+}
+
 void tools_conf_get(const rd_kafka_conf_t *conf, const char *key, char *out, size_t out_size) {
     SL_ASSERT(out_size > 0);
     size_t size = out_size;

@@ -4,6 +4,8 @@
  * `--name v1 v2 …` (values up to the next argument starting with "--"; repeating the option
  * adds values; `--name=v` adds one), `-h`/`--help`, and a bare `--` after which arguments
  * are left unparsed in rest_argv. Values beginning with a single '-' ("-1") are values.
+ * A unique prefix of an option name is that option (joptsimple's abbreviations), and an
+ * option flagged TOOLS_OPT_OPTIONAL_ARG may appear without its value.
  * Messages follow Kafka's tools (joptsimple wording), so scripts and people see the same
  * errors from both. */
 #include "tools/tools.h"
@@ -43,6 +45,23 @@ opt_find(const tools_opts *o, const char *name, size_t name_len, size_t *index_o
         }
     }
     return NULL;
+}
+
+/* An exact name, else a unique prefix of one name, as joptsimple accepts abbreviations
+ * (`--print-metric` for `--print-metrics`). An ambiguous prefix matches nothing. */
+static const tools_opt_def *
+opt_find_abbrev(const tools_opts *o, const char *name, size_t name_len, size_t *index_out) {
+    const tools_opt_def *def = opt_find(o, name, name_len, index_out);
+    if (def || name_len == 0) return def;
+    size_t found = o->count;
+    for (size_t i = 0; i < o->count; i++) {
+        if (strncmp(o->defs[i].name, name, name_len) != 0) continue;
+        if (found != o->count) return NULL;
+        found = i;
+    }
+    if (found == o->count) return NULL;
+    *index_out = found;
+    return &o->defs[found];
 }
 
 /* Parse text into v according to def's type. */
@@ -104,6 +123,7 @@ static int opt_take_values(const tools_opt_def *def,
         return opt_convert(def, v, inline_value, err, err_size);
     }
     if (*i + 1 >= argc || arg_is_option(argv[*i + 1]) || strcmp(argv[*i + 1], "--") == 0) {
+        if (def->flags & TOOLS_OPT_OPTIONAL_ARG) return SL_OK; /* present, no value */
         opt_errf(err, err_size, "Option %s requires an argument", def->name);
         return SL_E_INVALID;
     }
@@ -126,6 +146,14 @@ static int opt_parse_one(tools_opts *o, int argc, char **argv, int *i, char *err
         return SL_OK;
     }
     if (!arg_is_option(arg)) {
+        /* A command that takes positional arguments has an option named "". */
+        size_t index = 0;
+        const tools_opt_def *pos = opt_find(o, "", 0, &index);
+        if (pos && pos->type == TOOLS_OPT_LIST) {
+            o->values[index].present = true;
+            opt_list_add(&o->values[index], arg);
+            return SL_OK;
+        }
         opt_errf(err, err_size, "Found non-option argument: %s", arg);
         return SL_E_INVALID;
     }
@@ -133,7 +161,7 @@ static int opt_parse_one(tools_opts *o, int argc, char **argv, int *i, char *err
     const char *eq = strchr(name, '=');
     size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
     size_t index = 0;
-    const tools_opt_def *def = opt_find(o, name, name_len, &index);
+    const tools_opt_def *def = name_len ? opt_find_abbrev(o, name, name_len, &index) : NULL;
     if (!def) {
         int shown = name_len > OPT_NAME_MAX ? OPT_NAME_MAX : (int)name_len;
         opt_errf(err, err_size, "%.*s is not a recognized option", shown, name);
@@ -266,8 +294,10 @@ static void usage_option(FILE *f, const tools_opt_def *def) {
     if (def->type == TOOLS_OPT_FLAG) {
         snprintf(left, sizeof(left), "--%s", def->name);
     } else {
-        snprintf(left, sizeof(left), "--%s <%s: %s%s>", def->name, opt_type_word(def->type),
-                 def->metavar ? def->metavar : "value", def->type == TOOLS_OPT_LIST ? " ..." : "");
+        bool optional = (def->flags & TOOLS_OPT_OPTIONAL_ARG) != 0;
+        snprintf(left, sizeof(left), "--%s %s%s: %s%s%s", def->name, optional ? "[" : "<",
+                 opt_type_word(def->type), def->metavar ? def->metavar : "value",
+                 def->type == TOOLS_OPT_LIST ? " ..." : "", optional ? "]" : ">");
     }
     int col = fprintf(f, "%s", left);
     if (col >= USAGE_LEFT_COLS) {
