@@ -155,6 +155,7 @@ int broker_config_load(broker_config *cfg, const sl_cli *cli, char *err, size_t 
     sl_props_init(&cfg->props);
     SL_TRY(sl_cli_props(cli, &cfg->props, err, err_size));
     if (cfg->node_id < 0) cfg->node_id = cfg->broker_id_alias;
+    cfg->broker_id_alias = cfg->node_id;
     if (cfg->node_id < 0) {
         snprintf(err, err_size, "Missing required configuration node.id");
         return SL_E_CONFIG;

@@ -144,6 +144,12 @@ static void describe_broker(broker_request *req, const protocol_DescribeConfigsR
         protocol_DescribeConfigsResponse_DescribeConfigsResourceResult_init(e);
         e->Name = sl_str_c(def->name);
         const char *v = dyn ? dyn : dflt ? dflt : stat ? stat : def->default_value;
+        if (self && !dyn && !dflt && def->offset != SIZE_MAX) {
+            /* the value in effect, as parsed (broker.id shows the node id, …) */
+            sl_buf_reset(&text);
+            sl_config_format(def, &b->cfg, &text);
+            v = sl_arena_strndup(&req->arena, text.len ? (const char *)text.data : "", text.len);
+        }
         e->ConfigSource = dyn ? (len ? METADATA_CONFIG_SOURCE_DYNAMIC_BROKER
                                      : METADATA_CONFIG_SOURCE_DYNAMIC_DEFAULT)
                           : dflt ? METADATA_CONFIG_SOURCE_DYNAMIC_DEFAULT

@@ -171,7 +171,9 @@ static void fetch_complete(broker *b, fetch_op *op) {
     protocol_FetchResponse *resp = broker_response_new(req);
     sl_buf data;
     sl_buf_init(&data);
-    fetch_build(b, op, resp, &data);
+    int64_t bytes = fetch_build(b, op, resp, &data);
+    SL_LOG(SL_DEBUG, "fetch", "fetch_answered", "peer=%s replica=%d parked=%d bytes=%lld",
+           req->conn->io.peer, op->replica_id, req->op != NULL, (long long)bytes);
     broker_respond(req, resp);
     sl_buf_deinit(&data);
     if (req->op) broker_request_finish(req);
@@ -300,5 +302,7 @@ broker_handled broker_handle_fetch(broker_request *req) {
         return BROKER_DONE;
     }
     fetch_park(b, op);
+    SL_LOG(SL_DEBUG, "fetch", "fetch_parked", "peer=%s replica=%d waiters=%d max_wait=%d",
+           req->conn->io.peer, op->replica_id, op->waiter_count, fr->MaxWaitMs);
     return BROKER_PENDING;
 }

@@ -162,6 +162,10 @@ static void handle_partition(broker_fetcher *f, fetch_part *fp,
                              const protocol_FetchResponse_PartitionData *pd) {
     broker *b = f->b;
     broker_partition *p = fp->p;
+    SL_LOG(SL_DEBUG, "fetcher", "partition_response", "topic=%s partition=%d error=%d bytes=%d"
+           " hw=%lld leo=%lld epoch_sent=%d epoch=%d", p->topic->name, p->id, pd->ErrorCode,
+           pd->Records.len, (long long)pd->HighWatermark, (long long)storage_log_end_offset(p->log),
+           fp->epoch_sent, p->leader_epoch);
     if (fp->epoch_sent != p->leader_epoch || p->role != BROKER_ROLE_FOLLOWER) return;
     switch (pd->ErrorCode) {
     case PROTOCOL_ERR_NONE:
@@ -268,7 +272,9 @@ static void fetcher_io_cb(int fd, short what, void *arg) {
         size_t size;
         int rc = broker_io_frame(&f->io, 256u << 20, &frame, &size);
         if (rc == SL_AGAIN) {
-            if (size) broker_io_read(&f->io, 16 << 20, size + 4, true);
+            /* grow for the whole frame and read on: once the socket is drained no new
+             * read event comes, so a frame completed here must be handled now */
+            if (size && broker_io_read(&f->io, 16 << 20, size + 4, true) > 0) continue;
             break;
         }
         if (rc < 0) {
@@ -376,6 +382,8 @@ static void fetcher_send(broker_fetcher *f) {
     sl_buf_patch_i32(out, slot, (int32_t)(out->len - slot - 4));
     sl_arena_deinit(&arena);
     f->inflight = true;
+    SL_LOG(SL_DEBUG, "fetcher", "fetch_sent", "leader=%d correlation=%u partitions=%d",
+           f->leader_id, f->correlation, f->count);
     if (broker_io_flush(&f->io) < 0) fetcher_fail(f, "write_error");
 }
 

@@ -64,7 +64,8 @@ const char *broker_group_state_name(int state) {
 /* ---------------- the core object ---------------- */
 
 broker_group_core *broker_group_core_new(const broker_group_config *cfg,
-                                         const broker_group_callbacks *cb, uint64_t seed) {
+                                         const broker_group_callbacks *cb,
+                                         uint64_t seed) {
     broker_group_core *core = SL_NEW(broker_group_core);
     core->cfg = *cfg;
     core->cb = *cb;
@@ -76,12 +77,14 @@ broker_group_core *broker_group_core_new(const broker_group_config *cfg,
 
 void broker_group_core_free(broker_group_core *core) {
     if (!core) return;
-    for (int32_t p = 0; p < core->partition_count; p++) broker_group_load_free(core, p);
+    for (int32_t p = 0; p < core->partition_count; p++)
+        broker_group_load_free(core, p);
     for (size_t i = 0; i < core->groups.cap; i++) {
         if (!sl_map_slot_used(&core->groups, i)) continue;
         broker_group_remove(core, core->groups.slots[i].value);
     }
-    while (core->ops) broker_group_op_free(core, core->ops);
+    while (core->ops)
+        broker_group_op_free(core, core->ops);
     sl_map_deinit(&core->groups);
     sl_free(core->partition_state);
     sl_free(core->loads);
@@ -160,8 +163,8 @@ static void protocols_free(broker_group_protocol *p, int32_t count) {
     sl_free(p);
 }
 
-static broker_group_protocol *protocols_copy(const sl_str *names, const sl_bytes *metadata,
-                                             int32_t count) {
+static broker_group_protocol *
+protocols_copy(const sl_str *names, const sl_bytes *metadata, int32_t count) {
     broker_group_protocol *p = sl_calloc((size_t)count + 1, sizeof(*p));
     for (int32_t i = 0; i < count; i++) {
         p[i].name = dup_text(names[i]);
@@ -263,10 +266,10 @@ bool broker_group_pending_remove(broker_group *g, sl_str member_id) {
 static void pending_add(broker_group *g, const char *member_id, int64_t deadline_ms) {
     if (g->pending_count == g->pending_cap) {
         g->pending_cap = g->pending_cap ? g->pending_cap * 2 : 4;
-        g->pending_members = sl_realloc(g->pending_members,
-                                        (size_t)g->pending_cap * sizeof(char *));
-        g->pending_deadline_ms = sl_realloc(g->pending_deadline_ms,
-                                            (size_t)g->pending_cap * sizeof(int64_t));
+        g->pending_members =
+            sl_realloc(g->pending_members, (size_t)g->pending_cap * sizeof(char *));
+        g->pending_deadline_ms =
+            sl_realloc(g->pending_deadline_ms, (size_t)g->pending_cap * sizeof(int64_t));
     }
     g->pending_members[g->pending_count] = sl_strdup(member_id);
     g->pending_deadline_ms[g->pending_count] = deadline_ms;
@@ -303,7 +306,8 @@ static void set_leader(broker_group *g, const char *member_id) {
 /* Take m out of g (Kafka's GroupMetadata.remove) without freeing it. */
 static void member_detach(broker_group *g, broker_group_member *m) {
     int32_t i = 0;
-    while (i < g->member_count && g->members[i] != m) i++;
+    while (i < g->member_count && g->members[i] != m)
+        i++;
     SL_ASSERT(i < g->member_count);
     memmove(&g->members[i], &g->members[i + 1],
             (size_t)(g->member_count - i - 1) * sizeof(*g->members));
@@ -321,7 +325,9 @@ static void join_send(broker_group_core *core, void *waiter, const broker_group_
     if (waiter) core->cb.join_done(core->cb.ctx, waiter, res);
 }
 
-void broker_group_join_fail(broker_group_core *core, void *waiter, sl_str member_id,
+void broker_group_join_fail(broker_group_core *core,
+                            void *waiter,
+                            sl_str member_id,
                             int16_t error) {
     broker_group_join_result res = { 0 };
     res.error = error;
@@ -334,8 +340,12 @@ void broker_group_join_fail(broker_group_core *core, void *waiter, sl_str member
 }
 
 /* Answer waiter with g's current generation; with_members for the leader's copy. */
-static void join_send_generation(broker_group_core *core, const broker_group *g, void *waiter,
-                                 sl_str member_id, sl_str leader_id, bool with_members,
+static void join_send_generation(broker_group_core *core,
+                                 const broker_group *g,
+                                 void *waiter,
+                                 sl_str member_id,
+                                 sl_str leader_id,
+                                 bool with_members,
                                  bool skip_assignment) {
     if (!waiter) return;
     broker_group_join_result res = { 0 };
@@ -371,15 +381,18 @@ static void *member_take_join(broker_group_member *m, bool *was_awaiting) {
     return waiter;
 }
 
-void broker_group_member_join_error(broker_group_core *core, broker_group_member *m,
-                                    sl_str member_id, int16_t error) {
+void broker_group_member_join_error(broker_group_core *core,
+                                    broker_group_member *m,
+                                    sl_str member_id,
+                                    int16_t error) {
     bool was;
     void *waiter = member_take_join(m, &was);
     if (was) broker_group_join_fail(core, waiter, member_id, error);
 }
 
 /* Kafka's maybeInvokeSyncCallback. Returns true when m had a parked SyncGroup. */
-bool broker_group_member_sync_send(broker_group_core *core, broker_group_member *m,
+bool broker_group_member_sync_send(broker_group_core *core,
+                                   broker_group_member *m,
                                    const broker_group_sync_result *res) {
     if (!m->awaiting_sync) return false;
     void *waiter = m->sync_waiter;
@@ -389,15 +402,15 @@ bool broker_group_member_sync_send(broker_group_core *core, broker_group_member 
     return true;
 }
 
-void broker_group_member_sync_error(broker_group_core *core, broker_group_member *m,
+void broker_group_member_sync_error(broker_group_core *core,
+                                    broker_group_member *m,
                                     int16_t error) {
     broker_group_sync_result res = { error, SL_STR_NULL, SL_STR_NULL, { NULL, 0 } };
     broker_group_member_sync_send(core, m, &res);
 }
 
 /* Detach and free m; a request it still had parked is answered rather than left hanging. */
-void broker_group_member_remove(broker_group_core *core, broker_group *g,
-                                broker_group_member *m) {
+void broker_group_member_remove(broker_group_core *core, broker_group *g, broker_group_member *m) {
     broker_group_member_join_error(core, m, sl_str_c(""), E(UNKNOWN_MEMBER_ID));
     broker_group_member_sync_error(core, m, E(UNKNOWN_MEMBER_ID));
     member_detach(g, m);
@@ -427,8 +440,7 @@ void broker_group_transition(broker_group *g, int state, broker_group_time now) 
     g->state_timestamp_ms = now.wall_ms;
 }
 
-broker_group *broker_group_create(broker_group_core *core, sl_str group_id,
-                                  broker_group_time now) {
+broker_group *broker_group_create(broker_group_core *core, sl_str group_id, broker_group_time now) {
     SL_ASSERT(group_id.len >= 0);
     broker_group *g = SL_NEW(broker_group);
     g->id = sl_strndup(group_id.len ? group_id.ptr : "", (size_t)group_id.len);
@@ -446,7 +458,8 @@ broker_group *broker_group_create(broker_group_core *core, sl_str group_id,
 }
 
 static void subscribed_clear(broker_group *g) {
-    for (int32_t i = 0; i < g->subscribed_count; i++) sl_free(g->subscribed_topics[i]);
+    for (int32_t i = 0; i < g->subscribed_count; i++)
+        sl_free(g->subscribed_topics[i]);
     sl_free(g->subscribed_topics);
     g->subscribed_topics = NULL;
     g->subscribed_count = 0;
@@ -490,7 +503,8 @@ static int32_t group_rebalance_timeout(const broker_group *g) {
 
 static int32_t group_awaiting_count(const broker_group *g) {
     int32_t n = 0;
-    for (int32_t i = 0; i < g->member_count; i++) n += g->members[i]->awaiting_join;
+    for (int32_t i = 0; i < g->member_count; i++)
+        n += g->members[i]->awaiting_join;
     return n;
 }
 
@@ -536,7 +550,8 @@ static const char *group_select_protocol(const broker_group *g) {
     int32_t n = first->protocol_count;
     int32_t *votes = sl_calloc((size_t)n + 1, sizeof(int32_t));
     bool *candidate = sl_calloc((size_t)n + 1, sizeof(bool));
-    for (int32_t k = 0; k < n; k++) candidate[k] = supported_by_all(g, sl_str_c(first->protocols[k].name));
+    for (int32_t k = 0; k < n; k++)
+        candidate[k] = supported_by_all(g, sl_str_c(first->protocols[k].name));
     for (int32_t i = 0; i < g->member_count; i++) {
         const broker_group_member *m = g->members[i];
         bool voted = false;
@@ -579,8 +594,8 @@ static void subscribed_add(broker_group *g, sl_str topic) {
     for (int32_t i = 0; i < g->subscribed_count; i++) {
         if (str_is(topic, g->subscribed_topics[i])) return;
     }
-    g->subscribed_topics = sl_realloc(g->subscribed_topics,
-                                      (size_t)(g->subscribed_count + 1) * sizeof(char *));
+    g->subscribed_topics =
+        sl_realloc(g->subscribed_topics, (size_t)(g->subscribed_count + 1) * sizeof(char *));
     g->subscribed_topics[g->subscribed_count++] = dup_text(topic);
 }
 
@@ -602,7 +617,8 @@ void broker_group_compute_subscribed(broker_group *g) {
         int32_t n;
         sl_bytes md = broker_group_member_metadata(g->members[i], g->protocol_name);
         ok = broker_group_subscription_topics(md, &arena, &topics, &n) == SL_OK;
-        for (int32_t k = 0; ok && k < n; k++) subscribed_add(g, topics[k]);
+        for (int32_t k = 0; ok && k < n; k++)
+            subscribed_add(g, topics[k]);
     }
     sl_arena_deinit(&arena);
     if (!ok) {
@@ -638,8 +654,8 @@ broker_group_op *broker_group_op_new(broker_group_core *core, int kind, const br
 
 /* The group an op was started for, or NULL when it has since been removed or replaced. */
 broker_group *broker_group_op_group(const broker_group_core *core, const broker_group_op *op) {
-    broker_group *g = broker_group_core_find(core, (sl_str){ op->group_id,
-                                                             (int32_t)op->group_id_len });
+    broker_group *g =
+        broker_group_core_find(core, (sl_str){ op->group_id, (int32_t)op->group_id_len });
     return g && g->incarnation == op->incarnation ? g : NULL;
 }
 
@@ -666,7 +682,9 @@ void broker_group_op_free(broker_group_core *core, broker_group_op *op) {
     sl_free(op);
 }
 
-void broker_group_append(broker_group_core *core, int32_t partition, broker_group_records *rs,
+void broker_group_append(broker_group_core *core,
+                         int32_t partition,
+                         broker_group_records *rs,
                          broker_group_op *op) {
     broker_group_record *recs = sl_calloc((size_t)rs->count + 1, sizeof(*recs));
     broker_group_records_view(rs, recs);
@@ -674,8 +692,11 @@ void broker_group_append(broker_group_core *core, int32_t partition, broker_grou
     sl_free(recs);
 }
 
-void broker_group_core_append_done(broker_group_core *core, broker_group_op *op, int16_t error,
-                                   int64_t base_offset, broker_group_time now) {
+void broker_group_core_append_done(broker_group_core *core,
+                                   broker_group_op *op,
+                                   int16_t error,
+                                   int64_t base_offset,
+                                   broker_group_time now) {
     switch (op->kind) {
     case BROKER_GROUP_OP_COMMIT:
         broker_group_commit_op_done(core, op, error, base_offset);
@@ -688,8 +709,8 @@ void broker_group_core_append_done(broker_group_core *core, broker_group_op *op,
         break;
     default:
         if (error) {
-            SL_LOG(SL_WARN, "group", "empty_group_store_failed", "group=%s error=%s",
-                   op->group_id, protocol_error_name(error));
+            SL_LOG(SL_WARN, "group", "empty_group_store_failed", "group=%s error=%s", op->group_id,
+                   protocol_error_name(error));
         }
         break;
     }
@@ -697,7 +718,9 @@ void broker_group_core_append_done(broker_group_core *core, broker_group_op *op,
 }
 
 /* Persist g as it is now (Kafka's storeGroup with the members' assignments). */
-void broker_group_store(broker_group_core *core, broker_group *g, const sl_bytes *assignments,
+void broker_group_store(broker_group_core *core,
+                        broker_group *g,
+                        const sl_bytes *assignments,
                         broker_group_op *op) {
     broker_group_records rs;
     broker_group_records_init(&rs);
@@ -711,7 +734,9 @@ void broker_group_store(broker_group_core *core, broker_group *g, const sl_bytes
 /* Kafka's completeAndScheduleNextExpiration: a member waiting in a rebalance needs no
  * heartbeat (its timer completes at once), unless it is new — new members expire after
  * timeout_ms even while parked. */
-void broker_group_heartbeat_schedule(broker_group *g, broker_group_member *m, int64_t timeout_ms,
+void broker_group_heartbeat_schedule(broker_group *g,
+                                     broker_group_member *m,
+                                     int64_t timeout_ms,
                                      broker_group_time now) {
     (void)g;
     if (!m->is_new && (m->awaiting_join || m->awaiting_sync)) {
@@ -722,12 +747,15 @@ void broker_group_heartbeat_schedule(broker_group *g, broker_group_member *m, in
 }
 
 /* Kafka's prepareRebalance. */
-void broker_group_prepare_rebalance(broker_group_core *core, broker_group *g, const char *reason,
+void broker_group_prepare_rebalance(broker_group_core *core,
+                                    broker_group *g,
+                                    const char *reason,
                                     broker_group_time now) {
     if (g->state == BROKER_GROUP_COMPLETING_REBALANCE) {
         broker_group_propagate_error(core, g, E(REBALANCE_IN_PROGRESS), now);
     }
-    for (int32_t i = 0; i < g->member_count; i++) g->members[i]->pending_sync = false;
+    for (int32_t i = 0; i < g->member_count; i++)
+        g->members[i]->pending_sync = false;
     g->sync_deadline_ms = -1;
     int32_t timeout = group_rebalance_timeout(g);
     if (g->state == BROKER_GROUP_EMPTY) {
@@ -740,15 +768,18 @@ void broker_group_prepare_rebalance(broker_group_core *core, broker_group *g, co
         g->join_initial = false;
         g->join_deadline_ms = now.mono_ms + timeout;
     }
-    SL_LOG(SL_INFO, "group", "rebalance_preparing", "group=%s state=%s generation=%d "
-           "partition=%d reason=\"%s\"", g->id, broker_group_state_name(g->state), g->generation,
-           g->partition, reason);
+    SL_LOG(SL_INFO, "group", "rebalance_preparing",
+           "group=%s state=%s generation=%d "
+           "partition=%d reason=\"%s\"",
+           g->id, broker_group_state_name(g->state), g->generation, g->partition, reason);
     broker_group_transition(g, BROKER_GROUP_PREPARING_REBALANCE, now);
     broker_group_try_complete_join(core, g, now);
 }
 
-void broker_group_maybe_prepare_rebalance(broker_group_core *core, broker_group *g,
-                                          const char *reason, broker_group_time now) {
+void broker_group_maybe_prepare_rebalance(broker_group_core *core,
+                                          broker_group *g,
+                                          const char *reason,
+                                          broker_group_time now) {
     if (g->state == BROKER_GROUP_STABLE || g->state == BROKER_GROUP_COMPLETING_REBALANCE ||
         g->state == BROKER_GROUP_EMPTY) {
         broker_group_prepare_rebalance(core, g, reason, now);
@@ -781,25 +812,26 @@ static void init_next_generation(broker_group *g, broker_group_time now) {
     sl_free(g->protocol_name);
     g->protocol_name = protocol;
     broker_group_compute_subscribed(g);
-    broker_group_transition(g, g->member_count > 0 ? BROKER_GROUP_COMPLETING_REBALANCE
-                                                   : BROKER_GROUP_EMPTY, now);
-    for (int32_t i = 0; i < g->member_count; i++) g->members[i]->pending_sync = false;
+    broker_group_transition(
+        g, g->member_count > 0 ? BROKER_GROUP_COMPLETING_REBALANCE : BROKER_GROUP_EMPTY, now);
+    for (int32_t i = 0; i < g->member_count; i++)
+        g->members[i]->pending_sync = false;
 }
 
 /* Answer every parked JoinGroup with the new generation (Kafka's onCompleteJoin, tail). */
-static void complete_join_answer(broker_group_core *core, broker_group *g,
-                                 broker_group_time now) {
-    SL_LOG(SL_INFO, "group", "rebalance_joined", "group=%s generation=%d members=%d "
-           "protocol=%s leader=%s", g->id, g->generation, g->member_count,
-           g->protocol_name ? g->protocol_name : "", g->leader_id ? g->leader_id : "");
+static void complete_join_answer(broker_group_core *core, broker_group *g, broker_group_time now) {
+    SL_LOG(SL_INFO, "group", "rebalance_joined",
+           "group=%s generation=%d members=%d "
+           "protocol=%s leader=%s",
+           g->id, g->generation, g->member_count, g->protocol_name ? g->protocol_name : "",
+           g->leader_id ? g->leader_id : "");
     for (int32_t i = 0; i < g->member_count; i++) {
         broker_group_member *m = g->members[i];
         bool was;
         void *waiter = member_take_join(m, &was);
         if (was) {
             join_send_generation(core, g, waiter, sl_str_c(m->member_id),
-                                 view_or_empty(g->leader_id), is_leader(g, m->member_id),
-                                 false);
+                                 view_or_empty(g->leader_id), is_leader(g, m->member_id), false);
         }
         broker_group_heartbeat_schedule(g, m, m->session_timeout_ms, now);
         m->is_new = false;
@@ -818,8 +850,7 @@ static void complete_join(broker_group_core *core, broker_group *g, broker_group
             i++;
             continue;
         }
-        SL_LOG(SL_INFO, "group", "member_not_rejoined", "group=%s member=%s", g->id,
-               m->member_id);
+        SL_LOG(SL_INFO, "group", "member_not_rejoined", "group=%s member=%s", g->id, m->member_id);
         broker_group_member_remove(core, g, m);
     }
     if (g->state == BROKER_GROUP_DEAD) return;
@@ -841,7 +872,8 @@ static void complete_join(broker_group_core *core, broker_group *g, broker_group
 }
 
 /* Kafka's DelayedJoin.tryComplete (the initial delayed join never completes early). */
-void broker_group_try_complete_join(broker_group_core *core, broker_group *g,
+void broker_group_try_complete_join(broker_group_core *core,
+                                    broker_group *g,
                                     broker_group_time now) {
     if (g->state != BROKER_GROUP_PREPARING_REBALANCE || g->join_initial) return;
     if (g->join_deadline_ms >= 0 && group_all_joined(g)) complete_join(core, g, now);
@@ -868,8 +900,10 @@ void broker_group_join_expired(broker_group_core *core, broker_group *g, broker_
 /* Fill a freshly created group from its latest GroupMetadataValue (Kafka's
  * readGroupMessageValue + onGroupLoaded): Stable with its members, or Empty without. Each
  * member supports just the group's protocol, with its stored subscription. */
-void broker_group_load_metadata(broker_group_core *core, broker_group *g,
-                                const protocol_GroupMetadataValue *v, broker_group_time now) {
+void broker_group_load_metadata(broker_group_core *core,
+                                broker_group *g,
+                                const protocol_GroupMetadataValue *v,
+                                broker_group_time now) {
     sl_free(g->protocol_type);
     g->protocol_type = v->protocolType.len > 0 ? dup_text(v->protocolType) : NULL;
     g->protocol_name = dup_view(v->protocol);
@@ -913,8 +947,8 @@ void broker_group_load_metadata(broker_group_core *core, broker_group *g,
 /* ---------------- JoinGroup ---------------- */
 
 /* Kafka's acceptJoiningMember (group.max.size). */
-static bool accept_joining_member(const broker_group_core *core, const broker_group *g,
-                                  sl_str member_id) {
+static bool
+accept_joining_member(const broker_group_core *core, const broker_group *g, sl_str member_id) {
     const broker_group_member *m = broker_group_member_find(g, member_id);
     switch (g->state) {
     case BROKER_GROUP_PREPARING_REBALANCE:
@@ -928,8 +962,10 @@ static bool accept_joining_member(const broker_group_core *core, const broker_gr
 }
 
 /* <client.id or group.instance.id>-<random UUID>, as Kafka's generateMemberId. */
-static void member_id_generate(broker_group_core *core, const broker_group_join_request *req,
-                               char *out, size_t out_size) {
+static void member_id_generate(broker_group_core *core,
+                               const broker_group_join_request *req,
+                               char *out,
+                               size_t out_size) {
     sl_str prefix = req->group_instance_id.len >= 0 ? req->group_instance_id : req->client_id;
     uint8_t u[16];
     for (int i = 0; i < 16; i += 8) {
@@ -940,14 +976,19 @@ static void member_id_generate(broker_group_core *core, const broker_group_join_
     u[8] = (uint8_t)((u[8] & 0x3f) | 0x80); /* IETF variant */
     int plen = prefix.len > 0 ? prefix.len : 0;
     if ((size_t)plen > out_size - 40) plen = (int)(out_size - 40);
-    snprintf(out, out_size, "%.*s-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x"
-             "%02x%02x", plen, plen ? prefix.ptr : "", u[0], u[1], u[2], u[3], u[4], u[5], u[6],
-             u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+    snprintf(out, out_size,
+             "%.*s-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x"
+             "%02x%02x",
+             plen, plen ? prefix.ptr : "", u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8],
+             u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
 }
 
-static void add_member_and_rebalance(broker_group_core *core, broker_group *g,
-                                     const broker_group_join_request *req, const char *member_id,
-                                     broker_group_time now, void *waiter) {
+static void add_member_and_rebalance(broker_group_core *core,
+                                     broker_group *g,
+                                     const broker_group_join_request *req,
+                                     const char *member_id,
+                                     broker_group_time now,
+                                     void *waiter) {
     broker_group_member *m = member_new(req, member_id);
     m->is_new = true;
     if (g->state == BROKER_GROUP_PREPARING_REBALANCE && g->generation == 0) {
@@ -957,14 +998,16 @@ static void add_member_and_rebalance(broker_group_core *core, broker_group *g,
     m->awaiting_join = true;
     m->join_waiter = waiter;
     broker_group_heartbeat_schedule(g, m, BROKER_GROUP_NEW_MEMBER_TIMEOUT_MS, now);
-    SL_LOG(SL_INFO, "group", "member_added", "group=%s member=%s instance=%s client=%s",
-           g->id, m->member_id, m->instance_id ? m->instance_id : "", m->client_id);
+    SL_LOG(SL_INFO, "group", "member_added", "group=%s member=%s instance=%s client=%s", g->id,
+           m->member_id, m->instance_id ? m->instance_id : "", m->client_id);
     broker_group_maybe_prepare_rebalance(core, g, "new member", now);
 }
 
 /* Kafka's updateMember: new protocols and timeouts; waiter (non-NULL) parks the member. */
-static void update_member(broker_group_core *core, broker_group_member *m,
-                          const broker_group_join_request *req, void *waiter) {
+static void update_member(broker_group_core *core,
+                          broker_group_member *m,
+                          const broker_group_join_request *req,
+                          void *waiter) {
     member_set_protocols(m, req);
     if (m->awaiting_join && m->join_waiter && m->join_waiter != waiter) {
         /* superseded by a newer JoinGroup of the same member: do not leave it hanging */
@@ -978,7 +1021,7 @@ static void update_member(broker_group_core *core, broker_group_member *m,
 typedef struct static_join_data {
     char *old_member_id;
     char *new_member_id;
-    char *old_leader_id;      /* the leader before the replacement (may be NULL) */
+    char *old_leader_id; /* the leader before the replacement (may be NULL) */
     broker_group_protocol *old_protocols;
     int32_t old_protocol_count;
     int32_t old_rebalance_timeout_ms, old_session_timeout_ms;
@@ -987,8 +1030,10 @@ typedef struct static_join_data {
 
 /* Kafka's replaceStaticMember: the new member id takes over; a request the old id still had
  * parked is fenced. */
-static void replace_static_member(broker_group_core *core, broker_group *g,
-                                  broker_group_member *m, const char *new_member_id) {
+static void replace_static_member(broker_group_core *core,
+                                  broker_group *g,
+                                  broker_group_member *m,
+                                  const char *new_member_id) {
     broker_group_member_join_error(core, m, sl_str_c(m->member_id), E(FENCED_INSTANCE_ID));
     broker_group_member_sync_error(core, m, E(FENCED_INSTANCE_ID));
     bool leader = is_leader(g, m->member_id);
@@ -1001,7 +1046,9 @@ static void replace_static_member(broker_group_core *core, broker_group *g,
 
 /* A Stable group: persist the replaced member id; answered when stored (Kafka keeps the
  * assignment, so no rebalance). */
-static void static_join_store(broker_group_core *core, broker_group *g, broker_group_member *m,
+static void static_join_store(broker_group_core *core,
+                              broker_group *g,
+                              broker_group_member *m,
                               static_join_data *d) {
     broker_group_op *op = broker_group_op_new(core, BROKER_GROUP_OP_STATIC_JOIN, g);
     op->data = d;
@@ -1009,10 +1056,12 @@ static void static_join_store(broker_group_core *core, broker_group *g, broker_g
     broker_group_store(core, g, NULL, op);
 }
 
-static void update_static_member_and_rebalance(broker_group_core *core, broker_group *g,
+static void update_static_member_and_rebalance(broker_group_core *core,
+                                               broker_group *g,
                                                broker_group_member *m,
                                                const broker_group_join_request *req,
-                                               const char *new_member_id, broker_group_time now,
+                                               const char *new_member_id,
+                                               broker_group_time now,
                                                void *waiter) {
     static_join_data *d = SL_NEW(static_join_data);
     d->old_member_id = sl_strdup(m->member_id);
@@ -1027,8 +1076,10 @@ static void update_static_member_and_rebalance(broker_group_core *core, broker_g
     m->protocols = NULL;
     m->protocol_count = 0;
     update_member(core, m, req, waiter);
-    SL_LOG(SL_INFO, "group", "static_member_replaced", "group=%s instance=%s old=%s new=%s "
-           "state=%s", g->id, m->instance_id, d->old_member_id, new_member_id,
+    SL_LOG(SL_INFO, "group", "static_member_replaced",
+           "group=%s instance=%s old=%s new=%s "
+           "state=%s",
+           g->id, m->instance_id, d->old_member_id, new_member_id,
            broker_group_state_name(g->state));
     const char *selected = g->state == BROKER_GROUP_STABLE ? group_select_protocol(g) : NULL;
     if (selected && g->protocol_name && strcmp(selected, g->protocol_name) == 0) {
@@ -1055,8 +1106,10 @@ void broker_group_static_join_data_free(void *data) {
 }
 
 /* The replaced static member's metadata was written (or not). */
-void broker_group_static_join_stored(broker_group_core *core, broker_group_op *op,
-                                     int16_t error, broker_group_time now) {
+void broker_group_static_join_stored(broker_group_core *core,
+                                     broker_group_op *op,
+                                     int16_t error,
+                                     broker_group_time now) {
     static_join_data *d = op->data;
     broker_group *g = broker_group_op_group(core, op);
     broker_group_member *m = g ? broker_group_member_find(g, sl_str_c(d->new_member_id)) : NULL;
@@ -1097,8 +1150,10 @@ void broker_group_static_join_stored(broker_group_core *core, broker_group_op *o
     }
 }
 
-static void join_new_member(broker_group_core *core, broker_group *g,
-                            const broker_group_join_request *req, broker_group_time now,
+static void join_new_member(broker_group_core *core,
+                            broker_group *g,
+                            const broker_group_join_request *req,
+                            broker_group_time now,
                             void *waiter) {
     if (g->state == BROKER_GROUP_DEAD) {
         broker_group_join_fail(core, waiter, sl_str_c(""), E(COORDINATOR_NOT_AVAILABLE));
@@ -1129,8 +1184,8 @@ static void join_new_member(broker_group_core *core, broker_group *g,
     add_member_and_rebalance(core, g, req, member_id, now, waiter);
 }
 
-int16_t broker_group_validate_member(const broker_group *g, sl_str member_id,
-                                     sl_str group_instance_id) {
+int16_t
+broker_group_validate_member(const broker_group *g, sl_str member_id, sl_str group_instance_id) {
     if (group_instance_id.len >= 0) {
         const broker_group_member *s = broker_group_member_by_instance(g, group_instance_id);
         if (!s) return E(UNKNOWN_MEMBER_ID);
@@ -1140,18 +1195,20 @@ int16_t broker_group_validate_member(const broker_group *g, sl_str member_id,
     return broker_group_member_find(g, member_id) ? E(NONE) : E(UNKNOWN_MEMBER_ID);
 }
 
-static void join_current_stable_or_completing(broker_group_core *core, broker_group *g,
+static void join_current_stable_or_completing(broker_group_core *core,
+                                              broker_group *g,
                                               broker_group_member *m,
                                               const broker_group_join_request *req,
-                                              broker_group_time now, void *waiter) {
+                                              broker_group_time now,
+                                              void *waiter) {
     bool matches = member_matches(m, req);
     bool leader = is_leader(g, m->member_id);
     bool rebalance = g->state == BROKER_GROUP_STABLE ? (leader || !matches) : !matches;
     if (rebalance) {
         /* a leader's rejoin lets it react to metadata changes (new partitions …) */
         update_member(core, m, req, waiter);
-        broker_group_maybe_prepare_rebalance(core, g, leader ? "leader rejoined"
-                                                             : "member metadata changed", now);
+        broker_group_maybe_prepare_rebalance(
+            core, g, leader ? "leader rejoined" : "member metadata changed", now);
         return;
     }
     /* the same metadata again (a lost JoinGroup response): the current generation */
@@ -1159,8 +1216,10 @@ static void join_current_stable_or_completing(broker_group_core *core, broker_gr
                          g->state == BROKER_GROUP_COMPLETING_REBALANCE && leader, false);
 }
 
-static void join_current_member(broker_group_core *core, broker_group *g,
-                                const broker_group_join_request *req, broker_group_time now,
+static void join_current_member(broker_group_core *core,
+                                broker_group *g,
+                                const broker_group_join_request *req,
+                                broker_group_time now,
                                 void *waiter) {
     if (g->state == BROKER_GROUP_DEAD) {
         broker_group_join_fail(core, waiter, req->member_id, E(COORDINATOR_NOT_AVAILABLE));
@@ -1202,8 +1261,10 @@ static void join_current_member(broker_group_core *core, broker_group *g,
     }
 }
 
-void broker_group_core_join(broker_group_core *core, const broker_group_join_request *req,
-                            broker_group_time now, void *waiter) {
+void broker_group_core_join(broker_group_core *core,
+                            const broker_group_join_request *req,
+                            broker_group_time now,
+                            void *waiter) {
     int16_t err = broker_group_status(core, req->group_id, false);
     if (err) {
         broker_group_join_fail(core, waiter, req->member_id, err);

@@ -89,8 +89,8 @@ static int16_t sync_validate(const broker_group *g, const broker_group_sync_requ
 }
 
 /* The leader's SyncGroup: every member's assignment (missing ones empty) is written first. */
-static void sync_leader_store(broker_group_core *core, broker_group *g,
-                              const broker_group_sync_request *req) {
+static void
+sync_leader_store(broker_group_core *core, broker_group *g, const broker_group_sync_request *req) {
     sync_data *d = SL_NEW(sync_data);
     d->count = g->member_count;
     d->member_ids = sl_calloc((size_t)d->count + 1, sizeof(char *));
@@ -114,8 +114,8 @@ static void sync_leader_store(broker_group_core *core, broker_group *g,
         record[i] = (sl_bytes){ d->assignments[i], d->lens[i] };
     }
     if (missing) {
-        SL_LOG(SL_WARN, "group", "assignment_missing", "group=%s generation=%d members=%d",
-               g->id, g->generation, missing);
+        SL_LOG(SL_WARN, "group", "assignment_missing", "group=%s generation=%d members=%d", g->id,
+               g->generation, missing);
     }
     broker_group_op *op = broker_group_op_new(core, BROKER_GROUP_OP_SYNC, g);
     op->data = d;
@@ -123,8 +123,10 @@ static void sync_leader_store(broker_group_core *core, broker_group *g,
     sl_free(record);
 }
 
-void broker_group_core_sync(broker_group_core *core, const broker_group_sync_request *req,
-                            broker_group_time now, void *waiter) {
+void broker_group_core_sync(broker_group_core *core,
+                            const broker_group_sync_request *req,
+                            broker_group_time now,
+                            void *waiter) {
     int16_t err = broker_group_status(core, req->group_id, false);
     /* the rebalance state was lost with the old coordinator: make the member rejoin */
     if (err == E(COORDINATOR_LOAD_IN_PROGRESS)) err = E(REBALANCE_IN_PROGRESS);
@@ -140,7 +142,8 @@ void broker_group_core_sync(broker_group_core *core, const broker_group_sync_req
     broker_group_member *m = broker_group_member_find(g, req->member_id);
     m->pending_sync = false;
     if (g->state == BROKER_GROUP_STABLE) {
-        broker_group_sync_result res = { E(NONE), sl_str_c(g->protocol_type),
+        broker_group_sync_result res = { E(NONE),
+                                         sl_str_c(g->protocol_type),
                                          sl_str_c(g->protocol_name),
                                          { m->assignment, m->assignment_len } };
         if (waiter) core->cb.sync_done(core->cb.ctx, waiter, &res);
@@ -156,12 +159,15 @@ void broker_group_core_sync(broker_group_core *core, const broker_group_sync_req
     if (g->leader_id && strcmp(g->leader_id, m->member_id) == 0) sync_leader_store(core, g, req);
 }
 
-static void propagate_assignment(broker_group_core *core, broker_group *g, int16_t error,
+static void propagate_assignment(broker_group_core *core,
+                                 broker_group *g,
+                                 int16_t error,
                                  broker_group_time now) {
     for (int32_t i = 0; i < g->member_count; i++) {
         broker_group_member *m = g->members[i];
-        broker_group_sync_result res = { error, SL_STR_NULL, SL_STR_NULL,
-                                         { m->assignment, m->assignment_len } };
+        broker_group_sync_result res = {
+            error, SL_STR_NULL, SL_STR_NULL, { m->assignment, m->assignment_len }
+        };
         if (!error) {
             res.protocol_type = sl_str_c(g->protocol_type);
             res.protocol_name = sl_str_c(g->protocol_name);
@@ -173,7 +179,9 @@ static void propagate_assignment(broker_group_core *core, broker_group *g, int16
     }
 }
 
-void broker_group_propagate_error(broker_group_core *core, broker_group *g, int16_t error,
+void broker_group_propagate_error(broker_group_core *core,
+                                  broker_group *g,
+                                  int16_t error,
                                   broker_group_time now) {
     SL_ASSERT(g->state == BROKER_GROUP_COMPLETING_REBALANCE);
     for (int32_t i = 0; i < g->member_count; i++) {
@@ -183,7 +191,9 @@ void broker_group_propagate_error(broker_group_core *core, broker_group *g, int1
 }
 
 /* The leader's assignment was written (or not): hand it out and become Stable. */
-void broker_group_sync_stored(broker_group_core *core, broker_group_op *op, int16_t error,
+void broker_group_sync_stored(broker_group_core *core,
+                              broker_group_op *op,
+                              int16_t error,
                               broker_group_time now) {
     sync_data *d = op->data;
     broker_group *g = broker_group_op_group(core, op);
@@ -216,8 +226,11 @@ void broker_group_sync_stored(broker_group_core *core, broker_group_op *op, int1
 
 /* ---------------- Heartbeat, LeaveGroup ---------------- */
 
-int16_t broker_group_core_heartbeat(broker_group_core *core, sl_str group_id, sl_str member_id,
-                                    sl_str group_instance_id, int32_t generation,
+int16_t broker_group_core_heartbeat(broker_group_core *core,
+                                    sl_str group_id,
+                                    sl_str member_id,
+                                    sl_str group_instance_id,
+                                    int32_t generation,
                                     broker_group_time now) {
     int16_t err = broker_group_status(core, group_id, false);
     if (err == E(COORDINATOR_LOAD_IN_PROGRESS)) return E(NONE); /* Kafka answers blindly */
@@ -243,10 +256,13 @@ int16_t broker_group_core_heartbeat(broker_group_core *core, sl_str group_id, sl
 }
 
 /* Kafka's removeMemberAndUpdateGroup. */
-void broker_group_member_leave(broker_group_core *core, broker_group *g, broker_group_member *m,
-                               const char *reason, broker_group_time now) {
-    SL_LOG(SL_INFO, "group", "member_removed", "group=%s member=%s reason=%s", g->id,
-           m->member_id, reason);
+void broker_group_member_leave(broker_group_core *core,
+                               broker_group *g,
+                               broker_group_member *m,
+                               const char *reason,
+                               broker_group_time now) {
+    SL_LOG(SL_INFO, "group", "member_removed", "group=%s member=%s reason=%s", g->id, m->member_id,
+           reason);
     broker_group_member_remove(core, g, m);
     switch (g->state) {
     case BROKER_GROUP_STABLE:
@@ -261,7 +277,9 @@ void broker_group_member_leave(broker_group_core *core, broker_group *g, broker_
     }
 }
 
-static int16_t leave_one(broker_group_core *core, broker_group *g, broker_group_leave_member *lm,
+static int16_t leave_one(broker_group_core *core,
+                         broker_group *g,
+                         broker_group_leave_member *lm,
                          broker_group_time now) {
     if (lm->member_id.len <= 0) {
         /* administrative removal by group.instance.id alone */
@@ -280,8 +298,10 @@ static int16_t leave_one(broker_group_core *core, broker_group *g, broker_group_
     return E(NONE);
 }
 
-int16_t broker_group_core_leave(broker_group_core *core, sl_str group_id,
-                                broker_group_leave_member *members, int32_t count,
+int16_t broker_group_core_leave(broker_group_core *core,
+                                sl_str group_id,
+                                broker_group_leave_member *members,
+                                int32_t count,
                                 broker_group_time now) {
     int16_t err = broker_group_status(core, group_id, false);
     if (err) return err;
@@ -345,8 +365,7 @@ static void tick_pending_sync(broker_group_core *core, broker_group *g, broker_g
             i++;
             continue;
         }
-        SL_LOG(SL_INFO, "group", "member_sync_expired", "group=%s member=%s", g->id,
-               m->member_id);
+        SL_LOG(SL_INFO, "group", "member_sync_expired", "group=%s member=%s", g->id, m->member_id);
         broker_group_member_remove(core, g, m);
         removed++;
     }
@@ -373,8 +392,7 @@ void broker_group_core_tick(broker_group_core *core, broker_group_time now) {
 
 /* ---------------- lookups and cancellation ---------------- */
 
-int16_t broker_group_core_describe(broker_group_core *core, sl_str group_id,
-                                   broker_group **g_out) {
+int16_t broker_group_core_describe(broker_group_core *core, sl_str group_id, broker_group **g_out) {
     *g_out = NULL;
     int16_t err = broker_group_status(core, group_id, true);
     if (err) return err;

@@ -30,8 +30,8 @@ static uint8_t *offset_key(sl_str topic, int32_t partition, size_t *len_out) {
     return key;
 }
 
-broker_group_offset *broker_group_offset_find(const broker_group *g, sl_str topic,
-                                              int32_t partition) {
+broker_group_offset *
+broker_group_offset_find(const broker_group *g, sl_str topic, int32_t partition) {
     size_t len;
     uint8_t *key = offset_key(topic, partition, &len);
     broker_group_offset *o = sl_map_get(&g->offsets, key, len);
@@ -106,10 +106,10 @@ static void offset_set(broker_group_offset *o, const broker_group_offset *v) {
 
 typedef struct commit_data {
     void *waiter;
-    int32_t count;                 /* the request's parts */
-    int16_t *errors;               /* per part */
-    bool *written;                 /* part i is in the records */
-    broker_group_offset *values;   /* per part (topic, partition, value) when written */
+    int32_t count;               /* the request's parts */
+    int16_t *errors;             /* per part */
+    bool *written;               /* part i is in the records */
+    broker_group_offset *values; /* per part (topic, partition, value) when written */
 } commit_data;
 
 static void commit_data_free(commit_data *d) {
@@ -159,7 +159,8 @@ static commit_data *commit_data_new(const broker_group_commit_request *req, void
     d->errors = sl_calloc((size_t)d->count + 1, sizeof(int16_t));
     d->written = sl_calloc((size_t)d->count + 1, sizeof(bool));
     d->values = sl_calloc((size_t)d->count + 1, sizeof(broker_group_offset));
-    for (int32_t i = 0; i < d->count; i++) d->errors[i] = req->parts[i].error;
+    for (int32_t i = 0; i < d->count; i++)
+        d->errors[i] = req->parts[i].error;
     return d;
 }
 
@@ -183,8 +184,10 @@ static int16_t commit_validate(const broker_group *g, const broker_group_commit_
 }
 
 /* Kafka's storeOffsets: build the records, mark them pending, append. */
-static void commit_store(broker_group_core *core, broker_group *g,
-                         const broker_group_commit_request *req, commit_data *d,
+static void commit_store(broker_group_core *core,
+                         broker_group *g,
+                         const broker_group_commit_request *req,
+                         commit_data *d,
                          broker_group_time now) {
     broker_group_records rs;
     broker_group_records_init(&rs);
@@ -204,8 +207,8 @@ static void commit_store(broker_group_core *core, broker_group *g,
         v->leader_epoch = part->leader_epoch;
         v->metadata = sl_strndup(part->metadata.len > 0 ? part->metadata.ptr : "",
                                  part->metadata.len > 0 ? (size_t)part->metadata.len : 0);
-        v->commit_timestamp_ms = part->commit_timestamp_ms >= 0 ? part->commit_timestamp_ms
-                                                                : now.wall_ms;
+        v->commit_timestamp_ms =
+            part->commit_timestamp_ms >= 0 ? part->commit_timestamp_ms : now.wall_ms;
         v->expire_timestamp_ms = expire;
         d->written[i] = true;
         offset_get(&g->offsets, part->topic, part->partition)->pending++;
@@ -223,11 +226,14 @@ static void commit_store(broker_group_core *core, broker_group *g,
     broker_group_records_deinit(&rs);
 }
 
-void broker_group_core_commit(broker_group_core *core, const broker_group_commit_request *req,
-                              broker_group_time now, void *waiter) {
+void broker_group_core_commit(broker_group_core *core,
+                              const broker_group_commit_request *req,
+                              broker_group_time now,
+                              void *waiter) {
     commit_data *d = commit_data_new(req, waiter);
     bool any = false;
-    for (int32_t i = 0; i < d->count; i++) any |= d->errors[i] == E(NONE);
+    for (int32_t i = 0; i < d->count; i++)
+        any |= d->errors[i] == E(NONE);
     int16_t err = any ? broker_group_status(core, req->group_id, true) : E(NONE);
     broker_group *g = any && !err ? broker_group_core_find(core, req->group_id) : NULL;
     if (any && !err && !g) {
@@ -255,7 +261,9 @@ void broker_group_core_commit(broker_group_core *core, const broker_group_commit
     commit_store(core, g, req, d, now);
 }
 
-void broker_group_commit_op_done(broker_group_core *core, broker_group_op *op, int16_t error,
+void broker_group_commit_op_done(broker_group_core *core,
+                                 broker_group_op *op,
+                                 int16_t error,
                                  int64_t base_offset) {
     commit_data *d = op->data;
     broker_group *g = broker_group_op_group(core, op);
@@ -264,8 +272,8 @@ void broker_group_commit_op_done(broker_group_core *core, broker_group_op *op, i
         if (!d->written[i]) continue;
         d->errors[i] = mapped;
         const broker_group_offset *v = &d->values[i];
-        broker_group_offset *o = g ? broker_group_offset_find(g, sl_str_c(v->topic),
-                                                              v->partition) : NULL;
+        broker_group_offset *o =
+            g ? broker_group_offset_find(g, sl_str_c(v->topic), v->partition) : NULL;
         if (!o || o->pending <= 0) continue; /* deleted meanwhile */
         o->pending--;
         if (error == E(NONE)) {
@@ -303,7 +311,9 @@ int16_t broker_group_core_fetch(broker_group_core *core, sl_str group_id, broker
 /* Kafka's cleanupGroupMetadata for one group: tombstones for the offsets already taken out
  * (in rs), and the group itself removed once it is Empty without offsets (a metadata
  * tombstone only if it ever had a generation). Frees g if removed. Returns true then. */
-static bool group_cleanup(broker_group_core *core, broker_group *g, broker_group_records *rs,
+static bool group_cleanup(broker_group_core *core,
+                          broker_group *g,
+                          broker_group_records *rs,
                           broker_group_time now) {
     if (g->state == BROKER_GROUP_EMPTY && !broker_group_has_offsets(g)) {
         broker_group_transition(g, BROKER_GROUP_DEAD, now);
@@ -315,15 +325,14 @@ static bool group_cleanup(broker_group_core *core, broker_group *g, broker_group
     /* no acks needed: a lost tombstone is written again by the next expiry pass */
     if (rs->count > 0) broker_group_append(core, g->partition, rs, NULL);
     if (dead) {
-        SL_LOG(SL_INFO, "group", "group_removed", "group=%s generation=%d", g->id,
-               g->generation);
+        SL_LOG(SL_INFO, "group", "group_removed", "group=%s generation=%d", g->id, g->generation);
         broker_group_remove(core, g);
     }
     return dead;
 }
 
-static void offset_tombstone(broker_group_records *rs, const broker_group *g,
-                             broker_group_offset *o) {
+static void
+offset_tombstone(broker_group_records *rs, const broker_group *g, broker_group_offset *o) {
     broker_group_records_add_offset_tombstone(rs, (sl_str){ g->id, (int32_t)g->id_len },
                                               sl_str_c(o->topic), o->partition);
 }
@@ -346,8 +355,10 @@ int16_t broker_group_core_delete(broker_group_core *core, sl_str group_id, broke
     return E(NONE);
 }
 
-int16_t broker_group_core_delete_offsets(broker_group_core *core, sl_str group_id,
-                                         broker_group_topic_partition *parts, int32_t count,
+int16_t broker_group_core_delete_offsets(broker_group_core *core,
+                                         sl_str group_id,
+                                         broker_group_topic_partition *parts,
+                                         int32_t count,
                                          broker_group_time now) {
     int16_t err = broker_group_status(core, group_id, true);
     if (err) return err;
@@ -376,8 +387,10 @@ int16_t broker_group_core_delete_offsets(broker_group_core *core, sl_str group_i
 }
 
 /* Kafka's removeExpiredOffsets: which offsets of g have passed offsets.retention.minutes. */
-static bool offset_expired(const broker_group_core *core, const broker_group *g,
-                           const broker_group_offset *o, broker_group_time now) {
+static bool offset_expired(const broker_group_core *core,
+                           const broker_group *g,
+                           const broker_group_offset *o,
+                           broker_group_time now) {
     if (!o->committed || o->pending > 0) return false;
     int64_t base;
     if (g->protocol_type && g->state == BROKER_GROUP_EMPTY) {
@@ -437,13 +450,13 @@ int32_t broker_group_core_expire_offsets(broker_group_core *core, broker_group_t
 typedef struct load_group {
     char *id;
     size_t id_len;
-    uint8_t *value;           /* latest group metadata value, NULL after a tombstone */
+    uint8_t *value; /* latest group metadata value, NULL after a tombstone */
     int32_t value_len;
-    sl_map offsets;           /* key → broker_group_offset */
+    sl_map offsets; /* key → broker_group_offset */
 } load_group;
 
 struct broker_group_load {
-    sl_map groups;            /* id → load_group */
+    sl_map groups; /* id → load_group */
     int64_t records, skipped;
 };
 
@@ -511,8 +524,8 @@ static void load_offset(load_group *lg, const broker_group_decoded *rec, int64_t
     sl_free(metadata);
 }
 
-int broker_group_core_load_record(broker_group_core *core, int32_t partition, int64_t offset,
-                                  sl_bytes key, sl_bytes value) {
+int broker_group_core_load_record(
+    broker_group_core *core, int32_t partition, int64_t offset, sl_bytes key, sl_bytes value) {
     broker_group_load *l = core->loads[partition];
     SL_ASSERT(l);
     l->records++;
@@ -543,8 +556,7 @@ int broker_group_core_load_record(broker_group_core *core, int32_t partition, in
 }
 
 /* One loaded group becomes live (Kafka's loadGroup + onGroupLoaded). */
-static void load_group_materialize(broker_group_core *core, load_group *lg,
-                                   broker_group_time now) {
+static void load_group_materialize(broker_group_core *core, load_group *lg, broker_group_time now) {
     sl_str id = { lg->id, (int32_t)lg->id_len };
     if (!lg->value && lg->offsets.count == 0) return; /* removed, nothing left */
     broker_group *g = broker_group_create(core, id, now);
@@ -567,8 +579,7 @@ static void load_group_materialize(broker_group_core *core, load_group *lg,
     sl_map_init(&lg->offsets);
 }
 
-void broker_group_core_load_end(broker_group_core *core, int32_t partition,
-                                broker_group_time now) {
+void broker_group_core_load_end(broker_group_core *core, int32_t partition, broker_group_time now) {
     broker_group_load *l = core->loads[partition];
     SL_ASSERT(l);
     size_t groups = 0;
@@ -579,8 +590,9 @@ void broker_group_core_load_end(broker_group_core *core, int32_t partition,
         load_group_materialize(core, lg, now);
         groups++;
     }
-    SL_LOG(SL_INFO, "group", "partition_loaded", "partition=%d records=%" PRId64
-           " skipped=%" PRId64 " groups=%zu", partition, l->records, l->skipped, groups);
+    SL_LOG(SL_INFO, "group", "partition_loaded",
+           "partition=%d records=%" PRId64 " skipped=%" PRId64 " groups=%zu", partition, l->records,
+           l->skipped, groups);
     broker_group_load_free(core, partition);
     core->partition_state[partition] = BROKER_GROUP_PARTITION_LOADED;
 }
@@ -601,8 +613,7 @@ void broker_group_core_unload(broker_group_core *core, int32_t partition) {
         /* Kafka's onGroupUnloaded: parked requests learn the coordinator moved */
         for (int32_t m = 0; m < g->member_count; m++) {
             broker_group_member *mem = g->members[m];
-            broker_group_member_join_error(core, mem, sl_str_c(mem->member_id),
-                                           E(NOT_COORDINATOR));
+            broker_group_member_join_error(core, mem, sl_str_c(mem->member_id), E(NOT_COORDINATOR));
             broker_group_member_sync_error(core, mem, E(NOT_COORDINATOR));
         }
         broker_group_remove(core, g);

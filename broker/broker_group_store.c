@@ -50,7 +50,8 @@ static void offset_key_put(sl_buf *out, sl_str group, sl_str topic, int32_t part
     protocol_OffsetCommitKey_encode(out, KEY_OFFSET_V1, &k);
 }
 
-void broker_group_records_add_offset(broker_group_records *rs, sl_str group,
+void broker_group_records_add_offset(broker_group_records *rs,
+                                     sl_str group,
                                      const broker_group_offset *o) {
     struct broker_group_record_pos *pos = records_next(rs);
     offset_key_put(&rs->data, group, sl_str_c(o->topic), o->partition);
@@ -70,8 +71,10 @@ void broker_group_records_add_offset(broker_group_records *rs, sl_str group,
     pos->value_len = (int32_t)(rs->data.len - pos->value_off);
 }
 
-void broker_group_records_add_offset_tombstone(broker_group_records *rs, sl_str group,
-                                               sl_str topic, int32_t partition) {
+void broker_group_records_add_offset_tombstone(broker_group_records *rs,
+                                               sl_str group,
+                                               sl_str topic,
+                                               int32_t partition) {
     struct broker_group_record_pos *pos = records_next(rs);
     offset_key_put(&rs->data, group, topic, partition);
     pos->key_len = rs->data.len - pos->key_off;
@@ -87,7 +90,8 @@ static void group_key_put(sl_buf *out, sl_str group) {
     protocol_GroupMetadataKey_encode(out, KEY_GROUP_V2, &k);
 }
 
-static void group_member_value(const broker_group *g, const broker_group_member *m,
+static void group_member_value(const broker_group *g,
+                               const broker_group_member *m,
                                sl_bytes assignment,
                                protocol_GroupMetadataValue_MemberMetadata *out) {
     protocol_GroupMetadataValue_MemberMetadata_init(out);
@@ -101,7 +105,8 @@ static void group_member_value(const broker_group *g, const broker_group_member 
     out->assignment = assignment;
 }
 
-void broker_group_records_add_group(broker_group_records *rs, const broker_group *g,
+void broker_group_records_add_group(broker_group_records *rs,
+                                    const broker_group *g,
                                     const sl_bytes *assignments) {
     struct broker_group_record_pos *pos = records_next(rs);
     group_key_put(&rs->data, (sl_str){ g->id, (int32_t)g->id_len });
@@ -118,8 +123,7 @@ void broker_group_records_add_group(broker_group_records *rs, const broker_group
         sl_calloc((size_t)g->member_count + 1, sizeof(*members));
     for (int32_t i = 0; i < g->member_count; i++) {
         const broker_group_member *m = g->members[i];
-        sl_bytes a = assignments ? assignments[i]
-                                 : (sl_bytes){ m->assignment, m->assignment_len };
+        sl_bytes a = assignments ? assignments[i] : (sl_bytes){ m->assignment, m->assignment_len };
         group_member_value(g, m, a, &members[i]);
     }
     v.members.items = members;
@@ -212,7 +216,9 @@ int broker_group_record_decode(sl_bytes key, sl_bytes value, broker_group_decode
     return SL_OK;
 }
 
-int broker_group_value_decode(sl_bytes value, sl_arena *arena, protocol_GroupMetadataValue *out,
+int broker_group_value_decode(sl_bytes value,
+                              sl_arena *arena,
+                              protocol_GroupMetadataValue *out,
                               int16_t *version_out) {
     if (value.len < 2) return SL_E_CORRUPT;
     sl_reader r;
@@ -231,7 +237,9 @@ int broker_group_value_decode(sl_bytes value, sl_arena *arena, protocol_GroupMet
     return SL_OK;
 }
 
-int broker_group_subscription_topics(sl_bytes metadata, sl_arena *arena, sl_str **topics_out,
+int broker_group_subscription_topics(sl_bytes metadata,
+                                     sl_arena *arena,
+                                     sl_str **topics_out,
                                      int32_t *count_out) {
     if (metadata.len < 2) return SL_E_CORRUPT;
     sl_reader r;

@@ -316,6 +316,8 @@ void broker_replica_update_hw(broker *b, broker_partition *p);
 void broker_replica_follower_hw(broker *b, broker_partition *p, int64_t leader_hw);
 /* Periodic work: ISR shrink checks, HW checkpoints, retention, flush policy. */
 void broker_replica_tick(broker *b, int64_t now_ms);
+/* Start the background compaction of compacted topics (one bounded step per loop turn). */
+void broker_replica_start(broker *b);
 void broker_replica_close_all(broker *b);
 /* Partitions waiting on new data or a higher HW: wake their waiters. */
 void broker_partition_wake(broker *b, broker_partition *p);
@@ -374,12 +376,25 @@ void broker_fetcher_remove(broker *b, broker_partition *p);
 void broker_fetchers_refresh(broker *b); /* broker addresses may have changed */
 void broker_fetchers_stop(broker *b);
 
-/* ---------------- group coordinator (broker_group*.c) ---------------- */
+/* ---------------- group coordinator (broker_group*.c) ----------------
+ * The coordinator's own objects are private to broker_group.h; b->groups is NULL while
+ * this broker leads no __consumer_offsets partition. */
 
 /* A __consumer_offsets partition changed role here (load or unload its groups). */
 void broker_groups_partition_changed(broker *b, broker_partition *p);
 /* Consumer-group series (kafka_consumergroup_*) for /metrics. */
 void broker_groups_collect_metrics(broker *b, sl_buf *out);
+/* Group APIs (broker_group_api.c); FindCoordinator is in broker_group.c. */
+broker_handled broker_handle_join_group(broker_request *req);
+broker_handled broker_handle_sync_group(broker_request *req);
+broker_handled broker_handle_heartbeat(broker_request *req);
+broker_handled broker_handle_leave_group(broker_request *req);
+broker_handled broker_handle_offset_commit(broker_request *req);
+broker_handled broker_handle_offset_fetch(broker_request *req);
+broker_handled broker_handle_list_groups(broker_request *req);
+broker_handled broker_handle_describe_groups(broker_request *req);
+broker_handled broker_handle_delete_groups(broker_request *req);
+broker_handled broker_handle_offset_delete(broker_request *req);
 
 /* ---------------- the controller client (broker_ctl.c) ---------------- */
 
@@ -476,6 +491,7 @@ struct broker {
     sl_metric *m_latency;
     /* lifecycle */
     int64_t retention_last_ms;
+    struct event *clean_ev;    /* compaction steps */
     struct event *tick_ev;
     struct event *sig_term, *sig_int;
     bool shutting_down;

@@ -68,7 +68,7 @@ static int lock_dir(const char *dir, int *fd_out, char *err, size_t err_size) {
     snprintf(path, sizeof(path), "%s/.lock", dir);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
-        snprintf(err, err_size, "cannot open %s: %s", path, strerror(errno));
+        snprintf(err, err_size, "cannot open %.300s: %s", path, strerror(errno));
         return -errno;
     }
     if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -112,6 +112,7 @@ static int broker_start(broker *b, char *err, size_t err_size) {
                  sl_strerror(rc));
         return rc;
     }
+    broker_replica_start(b);
     SL_TRY(broker_meta_start(b, err, err_size));
     SL_TRY(broker_ctl_start(b, err, err_size));
     SL_TRY(broker_http_start(b, err, err_size));

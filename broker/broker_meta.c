@@ -11,6 +11,7 @@
 #include "common/sl_log.h"
 #include "common/sl_time.h"
 
+#include <event2/event.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -135,6 +136,14 @@ static int meta_snapshot_take(void *arg, sl_buf *out) {
     return SL_OK;
 }
 
+/* The local copy of the metadata log failed (write or fsync): exit non-zero. */
+static void meta_on_fatal(void *arg, int err) {
+    broker *b = arg;
+    SL_LOG(SL_ERROR, "meta", "metadata_log_failed", "err=%s", sl_strerror(err));
+    b->exit_code = 1;
+    event_base_loopexit(b->base, NULL);
+}
+
 int broker_meta_start(broker *b, char *err, size_t err_size) {
     int rc = broker_mkdirs(b->cfg.meta_dir);
     if (rc < 0) {
@@ -168,6 +177,7 @@ int broker_meta_start(broker *b, char *err, size_t err_size) {
                  sl_strerror(rc));
         return rc;
     }
+    raft_driver_set_fatal_handler(b->meta, meta_on_fatal);
     return SL_OK;
 }
 

@@ -7,6 +7,7 @@
  * one slow client unable to stall others (the loop never blocks on it). A frame's size
  * is checked against socket.request.max.bytes before any buffer grows for it. */
 #include "broker/broker_int.h"
+#include "common/sl_addr.h"
 #include "common/sl_alloc.h"
 #include "common/sl_err.h"
 #include "common/sl_log.h"
@@ -209,21 +210,6 @@ static void tune_socket(int fd, const broker_config *cfg) {
     }
 }
 
-static void peer_name(const struct sockaddr *sa, char *out, size_t out_size) {
-    char host[64] = "?";
-    int port = 0;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-        port = ntohs(in->sin_port);
-    } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-        port = ntohs(in6->sin6_port);
-    }
-    snprintf(out, out_size, "%s:%d", host, port);
-}
-
 static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
                       int socklen, void *arg) {
     (void)socklen;
@@ -242,7 +228,7 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
     conn->listener_index = index;
     broker_io_init(&conn->io, b->base, fd, conn_event_cb, conn);
     conn->ev_resume = event_new(b->base, -1, 0, conn_resume_cb, conn);
-    peer_name(sa, conn->io.peer, sizeof(conn->io.peer));
+    sl_addr_format(sa, conn->io.peer, sizeof(conn->io.peer));
     sl_arena_init(&conn->req.arena);
     conn->next = b->conns;
     if (b->conns) b->conns->prev = conn;

@@ -17,6 +17,7 @@
 #include "common/sl_log.h"
 #include "common/sl_time.h"
 
+#include <event2/event.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +114,7 @@ static void storage_cfg_from(const metadata_log_config *lc, storage_log_config *
     sc->flush_messages = lc->flush_messages;
     sc->flush_ms = lc->flush_ms == INT64_MAX ? -1 : lc->flush_ms;
     sc->file_delete_delay_ms = lc->file_delete_delay_ms;
+    sc->compact = lc->compact; /* followers then accept the gaps compaction leaves */
 }
 
 static void partition_resolve_config(broker *b, broker_partition *p) {
@@ -533,6 +535,79 @@ static void partition_tick(broker *b, broker_partition *p, int64_t now_ms, int64
     }
 }
 
+/* ---------------- compaction ---------------- */
+
+#define CLEAN_IDLE_MS 1000 /* between looks for work (Kafka's log.cleaner.backoff.ms is 15 s) */
+
+static broker_partition *clean_in_progress(broker *b) {
+    for (size_t i = 0; i < b->topics.cap; i++) {
+        if (!sl_map_slot_used(&b->topics, i)) continue;
+        broker_topic *t = b->topics.slots[i].value;
+        for (int32_t k = 0; k < t->partition_count; k++) {
+            broker_partition *p = t->partitions[k];
+            if (p && p->log && p->lcfg.compact && storage_log_clean_in_progress(p->log)) return p;
+        }
+    }
+    return NULL;
+}
+
+/* One bounded cleaner call on p; returns true while its pass goes on. */
+static bool clean_step(broker_partition *p) {
+    storage_clean_config cc;
+    storage_clean_config_defaults(&cc);
+    cc.min_cleanable_dirty_ratio = p->lcfg.min_cleanable_dirty_ratio;
+    cc.delete_retention_ms = p->lcfg.delete_retention_ms;
+    cc.min_compaction_lag_ms = p->lcfg.min_compaction_lag_ms;
+    cc.max_compaction_lag_ms = p->lcfg.max_compaction_lag_ms;
+    cc.clean_before = p->high_watermark;
+    storage_clean_stats st;
+    int rc = storage_log_clean(p->log, &cc, sl_wall_ms(), &st);
+    if (rc < 0) {
+        SL_LOG(SL_WARN, "replica", "clean_failed", "topic=%s partition=%d err=%s",
+               p->topic->name, p->id, sl_strerror(rc));
+        return false;
+    }
+    if (st.pass_done) {
+        SL_LOG(SL_INFO, "replica", "log_cleaned", "topic=%s partition=%d records_removed=%lld"
+               " bytes_read=%lld bytes_written=%lld", p->topic->name, p->id,
+               (long long)st.records_removed, (long long)st.bytes_read,
+               (long long)st.bytes_written);
+    }
+    return st.more;
+}
+
+/* Continue the pass under way, or look at every compacted log until one starts a pass
+ * (an idle call only sums segment sizes). One pass at a time bounds the cleaner's memory,
+ * as Kafka's single cleaner thread does. */
+static void clean_cb(int fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    broker *b = arg;
+    bool more = false;
+    broker_partition *cur = clean_in_progress(b);
+    if (cur) {
+        more = clean_step(cur);
+    } else {
+        for (size_t i = 0; i < b->topics.cap && !more; i++) {
+            if (!sl_map_slot_used(&b->topics, i)) continue;
+            broker_topic *t = b->topics.slots[i].value;
+            for (int32_t k = 0; k < t->partition_count && !more; k++) {
+                broker_partition *p = t->partitions[k];
+                if (p && p->log && p->lcfg.compact) more = clean_step(p);
+            }
+        }
+    }
+    /* a pass under way continues on the next loop turn; otherwise look again later */
+    struct timeval tv = { more ? 0 : CLEAN_IDLE_MS / 1000, more ? 0 : (CLEAN_IDLE_MS % 1000) * 1000 };
+    evtimer_add(b->clean_ev, &tv);
+}
+
+void broker_replica_start(broker *b) {
+    b->clean_ev = evtimer_new(b->base, clean_cb, b);
+    struct timeval tv = { CLEAN_IDLE_MS / 1000, 0 };
+    evtimer_add(b->clean_ev, &tv);
+}
+
 void broker_replica_tick(broker *b, int64_t now_ms) {
     int64_t wall = sl_wall_ms();
     bool retention_due = now_ms - b->retention_last_ms >= b->cfg.retention_check_interval_ms;
@@ -548,6 +623,10 @@ void broker_replica_tick(broker *b, int64_t now_ms) {
 }
 
 void broker_replica_close_all(broker *b) {
+    if (b->clean_ev) {
+        event_free(b->clean_ev);
+        b->clean_ev = NULL;
+    }
     for (size_t i = 0; i < b->topics.cap; i++) {
         if (!sl_map_slot_used(&b->topics, i)) continue;
         broker_topic *t = b->topics.slots[i].value;

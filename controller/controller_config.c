@@ -26,9 +26,9 @@ static const sl_cfg_def controller_defs[] = {
       "Directory of the metadata log (default: <log.dirs>/__cluster_metadata-0)" },
     { "log.dirs", SL_CFG_STRING, OFF(log_dirs), "/tmp/sluice-controller", NOCHECK, NULL, 0,
       "Used when metadata.log.dir is not set" },
-    { "controller.quorum.election.timeout.ms", SL_CFG_INT, OFF(election_timeout_ms), "500", 10,
+    { "controller.quorum.election.timeout.ms", SL_CFG_INT, OFF(election_timeout_ms), "1000", 10,
       INT32_MAX, NULL, 0, "Election timeout, randomised in [t, 2t)" },
-    { "controller.quorum.fetch.timeout.ms", SL_CFG_INT, OFF(fetch_timeout_ms), "1000", 10,
+    { "controller.quorum.fetch.timeout.ms", SL_CFG_INT, OFF(fetch_timeout_ms), "2000", 10,
       INT32_MAX, NULL, 0, "A follower without a leader response, or a leader without a "
       "majority's fetches, for this long gives up" },
     { "controller.quorum.request.timeout.ms", SL_CFG_INT, OFF(request_timeout_ms), "2000", 10,

@@ -207,6 +207,14 @@ static void signal_cb(int sig, short what, void *arg) {
     event_base_loopexit(c->base, NULL);
 }
 
+/* The metadata log failed (write or fsync): stop serving and exit non-zero. */
+static void on_fatal(void *arg, int err) {
+    controller *c = arg;
+    SL_LOG(SL_ERROR, "controller", "metadata_log_failed", "err=%s", sl_strerror(err));
+    c->exit_code = 1;
+    event_base_loopexit(c->base, NULL);
+}
+
 static int controller_start(controller *c, char *err, size_t err_size) {
     c->base = event_base_new();
     sl_rand_seed(&c->rng, sl_rand_os_seed());
@@ -243,12 +251,13 @@ static int controller_start(controller *c, char *err, size_t err_size) {
     raft_driver_callbacks cb = { on_commit, on_leader, on_snapshot_load, snapshot_take };
     int rc = raft_driver_start(&dc, &cb, c, &c->raft);
     if (rc < 0) {
-        snprintf(err, err_size, "cannot start the metadata quorum (log %s, listener %s:%d): %s",
+        snprintf(err, err_size, "cannot start the metadata quorum (log %.200s, listener %.100s:%d): %s",
                  c->cfg.meta_dir, c->cfg.listen_host, c->cfg.listen_port, sl_strerror(rc));
         return rc;
     }
     raft_net_handlers h = { controller_rpc_frame, controller_rpc_state };
     raft_driver_set_app_handler(c->raft, &h, c);
+    raft_driver_set_fatal_handler(c->raft, on_fatal);
     c->tick_ev = event_new(c->base, -1, EV_PERSIST, tick_cb, c);
     struct timeval tv = { 0, TICK_MS * 1000 };
     event_add(c->tick_ev, &tv);

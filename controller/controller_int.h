@@ -15,10 +15,6 @@
 #include "metadata/metadata.h"
 #include "protocol/protocol.h"
 #include "raft/raft.h"
-#include "raft/raft_net.h"
-
-/* until the Raft drivers land in raft.h */
-typedef struct raft_driver raft_driver;
 
 #include <limits.h>
 

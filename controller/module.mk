@@ -1,4 +1,7 @@
 # controller/ — sluice-controller. Depends on common, protocol, storage, raft, metadata.
-# The process (core, broker RPCs, admin) joins once the Raft drivers exist; until then
-# only the pure decision files are built (and unit-tested).
-controller_SRCS := controller/controller_partition.c controller/controller_placement.c
+controller_SRCS := $(filter-out controller/controller_bin.c,$(wildcard controller/*.c))
+BINS += $(B)/bin/sluice-controller
+
+$(B)/bin/sluice-controller: $(B)/obj/controller/controller_bin.o $$(LIBS)
+	@mkdir -p $(@D)
+	$(QUIET_LINK)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

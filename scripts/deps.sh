@@ -8,7 +8,7 @@ BUILD_PKGS="build-essential libevent-dev libssl-dev libzstd-dev libprotobuf-c-de
 protobuf-c-compiler check libjemalloc-dev zlib1g-dev liblz4-dev libsnappy-dev pkg-config
 clang librdkafka-dev libjansson-dev python3"
 TEST_PKGS="kcat python3-confluent-kafka python3-kafka python3-pytest libclang-rt-14-dev
-iproute2 procps systemd docker-compose shellcheck"
+iproute2 procps systemd docker-compose shellcheck burrow"
 
 want="$BUILD_PKGS $TEST_PKGS"
 installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' $want 2>/dev/null |
@@ -17,6 +17,10 @@ missing=""
 for p in $want; do
     if ! grep -qx "$p" <<<"$installed"; then missing="$missing $p"; fi
 done
+# kafkajs tests run on node; any node/npm on PATH will do (Debian's when there is none)
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    missing="$missing nodejs npm"
+fi
 missing=${missing# }
 [ -z "$missing" ] && exit 0
 
