@@ -95,6 +95,20 @@ test: all check-unit $(TEST_TARGETS)
 asan:
 	$(MAKE) B=build/asan SAN=1 check-unit $(ASAN_TARGETS)
 
+# A local 3-controller + 3-broker cluster (scripts/cluster.sh; CLUSTER_DIR and BASE_PORT
+# place it). Prints BOOTSTRAP=… and how to use it.
+run: all
+	@BIN_DIR=$(abspath $(B))/bin scripts/cluster.sh start
+	@echo ""
+	@echo "Try it:"
+	@echo "  kcat -L -b 127.0.0.1:$${BASE_PORT:-9092}"
+	@echo "  echo hello | kcat -P -b 127.0.0.1:$${BASE_PORT:-9092} -t hello.kafka"
+	@echo "  kcat -C -b 127.0.0.1:$${BASE_PORT:-9092} -t hello.kafka -e"
+	@echo "  $(B)/bin/sluice topics --bootstrap-server 127.0.0.1:$${BASE_PORT:-9092} --create --topic t1 --partitions 6 --replication-factor 3"
+	@echo "  $(B)/bin/sluice console-producer --bootstrap-server 127.0.0.1:$${BASE_PORT:-9092} --topic t1"
+	@echo "  $(B)/bin/sluice console-consumer --bootstrap-server 127.0.0.1:$${BASE_PORT:-9092} --topic t1 --from-beginning"
+	@echo "  scripts/cluster.sh status | stop | kill b1 | restart b1"
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 

@@ -43,7 +43,7 @@ static const sl_cfg_def controller_defs[] = {
       INT32_MAX, NULL, 0, "Heartbeat period brokers are told to use" },
     { "broker.session.timeout.ms", SL_CFG_INT, OFF(session_timeout_ms), "9000", 10, INT32_MAX,
       NULL, 0, "A broker without a heartbeat for this long is fenced" },
-    { "broker.lease.grace.ms", SL_CFG_INT, OFF(lease_grace_ms), "250", 0, INT32_MAX, NULL, 0,
+    { "broker.lease.grace.ms", SL_CFG_INT, OFF(lease_grace_ms), "100", 0, INT32_MAX, NULL, 0,
       "After a broker's controller connection closes, fence it unless it reconnects within "
       "this time (a killed process closes its sockets)" },
     { "num.partitions", SL_CFG_INT, OFF(num_partitions), "1", 1, INT32_MAX, NULL, 0,

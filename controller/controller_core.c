@@ -18,7 +18,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#define TICK_MS                 50
+#define TICK_MS                 20 /* sessions: a closed connection is noticed within a tick */
 #define RESIGN_FLUSH_MS         200 /* let EndQuorumEpoch reach the other voters */
 #define METADATA_VERSION_LEVEL  21  /* the feature level this controller writes */
 

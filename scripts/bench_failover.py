@@ -66,7 +66,6 @@ def main():
     for trial in range(args.trials):
         p = Producer({"bootstrap.servers": args.bootstrap, "acks": "all",
                       "enable.idempotence": True, "linger.ms": 0,
-                      "topic.metadata.refresh.interval.ms": 1000,
                       "retry.backoff.ms": 20, "message.timeout.ms": 30000})
         assert produce_one(p, args.topic, 10), "warm-up produce failed"
         leader = state(admin, args.topic)[0]
