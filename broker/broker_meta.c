@@ -152,16 +152,7 @@ int broker_meta_start(broker *b, char *err, size_t err_size) {
     }
     b->net = raft_net_new(b->base, 64 << 20, 256 << 20);
     raft_driver_config dc;
-    memset(&dc, 0, sizeof(dc));
-    raft_config_init(&dc.core, b->cfg.node_id);
-    dc.core.voter_count = b->cfg.voter_count;
-    for (int i = 0; i < b->cfg.voter_count; i++) {
-        dc.core.voters[i] = b->cfg.voters[i].id;
-        dc.voters[i].id = b->cfg.voters[i].id;
-        snprintf(dc.voters[i].host, sizeof(dc.voters[i].host), "%s", b->cfg.voters[i].host);
-        dc.voters[i].port = b->cfg.voters[i].port;
-    }
-    dc.voter_count = b->cfg.voter_count;
+    metadata_quorum_driver_config(&dc, b->cfg.node_id, b->cfg.voters, b->cfg.voter_count);
     dc.core.rand_seed = sl_rand_u64(&b->rng);
     dc.listen_host = NULL;
     dc.listen_port = -1;

@@ -227,16 +227,7 @@ static int controller_start(controller *c, char *err, size_t err_size) {
     c->epoch = -1;
     c->net = raft_net_new(c->base, 64 << 20, 256 << 20);
     raft_driver_config dc;
-    memset(&dc, 0, sizeof(dc));
-    raft_config_init(&dc.core, c->cfg.node_id);
-    dc.core.voter_count = c->cfg.voter_count;
-    for (int i = 0; i < c->cfg.voter_count; i++) {
-        dc.core.voters[i] = c->cfg.voters[i].id;
-        dc.voters[i].id = c->cfg.voters[i].id;
-        snprintf(dc.voters[i].host, sizeof(dc.voters[i].host), "%s", c->cfg.voters[i].host);
-        dc.voters[i].port = c->cfg.voters[i].port;
-    }
-    dc.voter_count = c->cfg.voter_count;
+    metadata_quorum_driver_config(&dc, c->cfg.node_id, c->cfg.voters, c->cfg.voter_count);
     dc.core.election_timeout_ms = c->cfg.election_timeout_ms;
     dc.core.fetch_timeout_ms = c->cfg.fetch_timeout_ms;
     dc.core.request_timeout_ms = c->cfg.request_timeout_ms;

@@ -269,6 +269,12 @@ int metadata_parse_listeners(const char *text, metadata_listener *out, int max, 
 /* "1@host:port,2@host:port" as controller.quorum.voters. Same returns. Ids unique. */
 int metadata_parse_voters(const char *text, metadata_voter *out, int max, char *err,
                           size_t err_size);
+/* Starts a Raft driver configuration for node_id in the quorum of these voters: zeroes
+ * *dc, applies raft_config_init and copies the voter set (core ids and transport
+ * addresses). The caller sets timeouts, listener, log directory, seed and loop. */
+struct raft_driver_config;
+void metadata_quorum_driver_config(struct raft_driver_config *dc, int32_t node_id,
+                                   const metadata_voter *voters, int count);
 
 /* ---------------- topic names and configs ---------------- */
 

@@ -1,6 +1,8 @@
 /* metadata_address.c — parsing listener and voter addresses from configuration. */
 #include "metadata/metadata_int.h"
+#include "common/sl_assert.h"
 #include "common/sl_err.h"
+#include "raft/raft.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -168,4 +170,19 @@ int metadata_parse_voters(const char *text, metadata_voter *out, int max, char *
         return SL_E_CONFIG;
     }
     return c.count;
+}
+
+void metadata_quorum_driver_config(raft_driver_config *dc, int32_t node_id,
+                                   const metadata_voter *voters, int count) {
+    SL_ASSERT(count >= 0 && count <= RAFT_VOTERS_MAX);
+    memset(dc, 0, sizeof(*dc));
+    raft_config_init(&dc->core, node_id);
+    dc->core.voter_count = count;
+    dc->voter_count = count;
+    for (int i = 0; i < count; i++) {
+        dc->core.voters[i] = voters[i].id;
+        dc->voters[i].id = voters[i].id;
+        snprintf(dc->voters[i].host, sizeof(dc->voters[i].host), "%s", voters[i].host);
+        dc->voters[i].port = voters[i].port;
+    }
 }

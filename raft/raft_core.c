@@ -589,8 +589,8 @@ static void input_end(raft_node *node) {
 /* ------------------------------------------------------------------ inputs */
 
 int raft_node_step(raft_node *node, int64_t now_ms, const raft_msg *msg) {
-    RAFT_RETURN_IF(msg->to != node->cfg.node_id, SL_E_INVALID, "to=%d", msg->to);
-    RAFT_RETURN_IF(msg->from == node->cfg.node_id || msg->from < 0, SL_E_INVALID, "from=%d",
+    SL_RETURN_IF(msg->to != node->cfg.node_id, SL_E_INVALID, "to=%d", msg->to);
+    SL_RETURN_IF(msg->from == node->cfg.node_id || msg->from < 0, SL_E_INVALID, "from=%d",
                    msg->from);
     input_begin(node, now_ms);
     switch (msg->type) {
@@ -758,22 +758,22 @@ void raft_config_init(raft_config *cfg, int32_t node_id) {
 }
 
 static int config_validate(const raft_config *cfg) {
-    RAFT_RETURN_IF(cfg->node_id < 0, SL_E_CONFIG, "node_id=%d", cfg->node_id);
-    RAFT_RETURN_IF(cfg->voter_count < 1 || cfg->voter_count > RAFT_VOTERS_MAX, SL_E_CONFIG,
+    SL_RETURN_IF(cfg->node_id < 0, SL_E_CONFIG, "node_id=%d", cfg->node_id);
+    SL_RETURN_IF(cfg->voter_count < 1 || cfg->voter_count > RAFT_VOTERS_MAX, SL_E_CONFIG,
                    "voter_count=%d", cfg->voter_count);
     for (int32_t i = 0; i < cfg->voter_count; i++) {
-        RAFT_RETURN_IF(cfg->voters[i] < 0, SL_E_CONFIG, "voter=%d", cfg->voters[i]);
+        SL_RETURN_IF(cfg->voters[i] < 0, SL_E_CONFIG, "voter=%d", cfg->voters[i]);
         for (int32_t j = 0; j < i; j++) {
-            RAFT_RETURN_IF(cfg->voters[i] == cfg->voters[j], SL_E_CONFIG, "dup=%d", cfg->voters[i]);
+            SL_RETURN_IF(cfg->voters[i] == cfg->voters[j], SL_E_CONFIG, "dup=%d", cfg->voters[i]);
         }
     }
-    RAFT_RETURN_IF(cfg->election_timeout_ms < 1 || cfg->fetch_timeout_ms < 1 ||
+    SL_RETURN_IF(cfg->election_timeout_ms < 1 || cfg->fetch_timeout_ms < 1 ||
                        cfg->request_timeout_ms < 1 || cfg->retry_backoff_ms < 0,
                    SL_E_CONFIG, "timeouts=%d", 0);
     /* a parked fetch must come back before the follower gives up on the leader */
-    RAFT_RETURN_IF(cfg->fetch_max_wait_ms < 0 || cfg->fetch_max_wait_ms >= cfg->fetch_timeout_ms,
+    SL_RETURN_IF(cfg->fetch_max_wait_ms < 0 || cfg->fetch_max_wait_ms >= cfg->fetch_timeout_ms,
                    SL_E_CONFIG, "fetch_max_wait_ms=%d", cfg->fetch_max_wait_ms);
-    RAFT_RETURN_IF(cfg->fetch_max_bytes < 1 || cfg->snapshot_chunk_bytes < 1 ||
+    SL_RETURN_IF(cfg->fetch_max_bytes < 1 || cfg->snapshot_chunk_bytes < 1 ||
                        cfg->snapshot_max_bytes < 0 || cfg->entry_max_bytes < 0 ||
                        cfg->uncommitted_max < 1,
                    SL_E_CONFIG, "limits=%d", 0);
@@ -782,28 +782,28 @@ static int config_validate(const raft_config *cfg) {
 
 static int restore_validate(const raft_node *node, const raft_restore *rs) {
     const raft_quorum_state *st = &rs->state;
-    RAFT_RETURN_IF(st->epoch < 0, SL_E_CORRUPT, "epoch=%d", st->epoch);
-    RAFT_RETURN_IF(st->voted_id != RAFT_NODE_NONE && raft_voter_index(node, st->voted_id) < 0,
+    SL_RETURN_IF(st->epoch < 0, SL_E_CORRUPT, "epoch=%d", st->epoch);
+    SL_RETURN_IF(st->voted_id != RAFT_NODE_NONE && raft_voter_index(node, st->voted_id) < 0,
                    SL_E_CORRUPT, "voted_id=%d", st->voted_id);
-    RAFT_RETURN_IF(st->leader_id != RAFT_NODE_NONE && raft_voter_index(node, st->leader_id) < 0,
+    SL_RETURN_IF(st->leader_id != RAFT_NODE_NONE && raft_voter_index(node, st->leader_id) < 0,
                    SL_E_CORRUPT, "leader_id=%d", st->leader_id);
     const raft_snapshot_id *sid = &rs->snapshot_id;
-    RAFT_RETURN_IF(sid->end_offset < 0 || sid->epoch < 0 || sid->epoch > st->epoch ||
+    SL_RETURN_IF(sid->end_offset < 0 || sid->epoch < 0 || sid->epoch > st->epoch ||
                        (sid->end_offset == 0) != (sid->epoch == 0),
                    SL_E_CORRUPT, "snapshot=%lld/%d", (long long)sid->end_offset, sid->epoch);
-    RAFT_RETURN_IF(rs->snapshot_size > 0 && rs->snapshot_data == NULL, SL_E_CORRUPT,
+    SL_RETURN_IF(rs->snapshot_size > 0 && rs->snapshot_data == NULL, SL_E_CORRUPT,
                    "snapshot_size=%zu", rs->snapshot_size);
-    RAFT_RETURN_IF(rs->entry_count < 0 || (rs->entry_count > 0 && rs->entries == NULL),
+    SL_RETURN_IF(rs->entry_count < 0 || (rs->entry_count > 0 && rs->entries == NULL),
                    SL_E_CORRUPT, "entry_count=%lld", (long long)rs->entry_count);
     int32_t prev_epoch = sid->epoch;
     for (int64_t i = 0; i < rs->entry_count; i++) {
         const raft_entry *e = &rs->entries[i];
-        RAFT_RETURN_IF(e->offset != sid->end_offset + i, SL_E_CORRUPT, "offset=%lld",
+        SL_RETURN_IF(e->offset != sid->end_offset + i, SL_E_CORRUPT, "offset=%lld",
                        (long long)e->offset);
-        RAFT_RETURN_IF(e->epoch < 1 || e->epoch < prev_epoch || e->epoch > st->epoch, SL_E_CORRUPT,
+        SL_RETURN_IF(e->epoch < 1 || e->epoch < prev_epoch || e->epoch > st->epoch, SL_E_CORRUPT,
                        "entry epoch=%d", e->epoch);
-        RAFT_RETURN_IF(e->kind > RAFT_ENTRY_LEADER_CHANGE, SL_E_CORRUPT, "kind=%d", e->kind);
-        RAFT_RETURN_IF(e->size > 0 && e->data == NULL, SL_E_CORRUPT, "entry_offset=%lld",
+        SL_RETURN_IF(e->kind > RAFT_ENTRY_LEADER_CHANGE, SL_E_CORRUPT, "kind=%d", e->kind);
+        SL_RETURN_IF(e->size > 0 && e->data == NULL, SL_E_CORRUPT, "entry_offset=%lld",
                        (long long)e->offset);
         prev_epoch = e->epoch;
     }

@@ -20,17 +20,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* SL_RETURN_IF with key=value fields. (common/sl_err.h's SL_RETURN_IF passes the
- * caller's arguments ahead of its own, so only a bare string works there.) */
-#define RAFT_RETURN_IF(cond, err, fmt, ...)                                                        \
-    do {                                                                                           \
-        if (cond) {                                                                                \
-            SL_LOG(SL_DEBUG, "raft", "return", "at=%s:%d err=%s " fmt, __FILE__, __LINE__,         \
-                   sl_strerror(err), __VA_ARGS__);                                                 \
-            return (err);                                                                          \
-        }                                                                                          \
-    } while (0)
-
 #ifdef SL_FAILPOINTS
 #define RAFT_FP(node, fp) (((node)->cfg.failpoints & (fp)) != 0)
 #else

@@ -405,7 +405,7 @@ static int clean_map_next(storage_log *log,
     const uint8_t *p;
     protocol_batch_header h;
     SL_TRY(storage_clean_read_batch(log, &pass->rd, seg, pass->map_pos, &p, &h, &st->bytes_read));
-    STORAGE_RETURN_IF(h.base_offset < pass->map_expect, SL_E_CORRUPT,
+    SL_RETURN_IF(h.base_offset < pass->map_expect, SL_E_CORRUPT,
                       "base_offset=%" PRId64 " expected>=%" PRId64, h.base_offset,
                       pass->map_expect);
     int64_t full_at;

@@ -128,7 +128,7 @@ static void copy_out(storage_clean_pass *pass,
 static int copy_flush(storage_clean_pass *pass) {
     size_t n = pass->out.len;
     if (n == 0) return SL_OK;
-    STORAGE_RETURN_IF(pass->out_written + (int64_t)n > INT32_MAX, SL_E_TOO_LARGE,
+    SL_RETURN_IF(pass->out_written + (int64_t)n > INT32_MAX, SL_E_TOO_LARGE,
                       "cleaned_bytes=%" PRId64, pass->out_written + (int64_t)n);
     SL_TRY(storage_pwrite_all(pass->out_fd, pass->out.data, n, pass->out_written));
     (void)sync_file_range(pass->out_fd, pass->out_written, (off_t)n, SYNC_FILE_RANGE_WRITE);
@@ -545,7 +545,7 @@ copy_next(storage_log *log, storage_clean_pass *pass, int64_t now_ms, storage_cl
     const uint8_t *p;
     protocol_batch_header h;
     SL_TRY(storage_clean_read_batch(log, &pass->rd, seg, pass->src_pos, &p, &h, &st->bytes_read));
-    STORAGE_RETURN_IF(h.base_offset < pass->src_expect, SL_E_CORRUPT,
+    SL_RETURN_IF(h.base_offset < pass->src_expect, SL_E_CORRUPT,
                       "base_offset=%" PRId64 " expected>=%" PRId64, h.base_offset,
                       pass->src_expect);
     SL_TRY(copy_batch(log, pass, p, &h, now_ms, st));

@@ -230,7 +230,7 @@ int storage_epochs_rebuild(storage_log *log) {
 /* ---------------- public API ---------------- */
 
 int storage_log_epoch_assign(storage_log *log, int32_t epoch, int64_t start_offset) {
-    STORAGE_RETURN_IF(epoch < 0 || start_offset < 0, SL_E_INVALID, "epoch=%d", epoch);
+    SL_RETURN_IF(epoch < 0 || start_offset < 0, SL_E_INVALID, "epoch=%d", epoch);
     if (log->failed) return SL_E_FATAL;
     if (!storage_epochs_assign(&log->epochs, epoch, start_offset)) return SL_OK;
     int rc = storage_epochs_persist(log);

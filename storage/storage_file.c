@@ -40,7 +40,7 @@ bool storage_parse_segment_name(const char *name, int64_t *base_out, const char 
 int storage_mkdirs(const char *path) {
     char buf[4096];
     size_t len = strlen(path);
-    STORAGE_RETURN_IF(len == 0 || len >= sizeof(buf), SL_E_INVALID, "path_len=%zu", len);
+    SL_RETURN_IF(len == 0 || len >= sizeof(buf), SL_E_INVALID, "path_len=%zu", len);
     memcpy(buf, path, len + 1);
     for (size_t i = 1; i <= len; i++) {
         if (buf[i] != '/' && buf[i] != '\0') continue;
@@ -99,7 +99,7 @@ int storage_pread_all(int fd, void *data, size_t n, int64_t pos, size_t *got_out
 int storage_file_replace(int dir_fd, const char *name, const uint8_t *data, size_t len) {
     char tmp[512];
     int n = snprintf(tmp, sizeof(tmp), "%s.tmp", name);
-    STORAGE_RETURN_IF(n < 0 || (size_t)n >= sizeof(tmp), SL_E_INVALID, "name=%s", name);
+    SL_RETURN_IF(n < 0 || (size_t)n >= sizeof(tmp), SL_E_INVALID, "name=%s", name);
     int fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return -errno;
     int rc = storage_pwrite_all(fd, data, len, 0);
@@ -197,8 +197,8 @@ static bool aux_name_ok(const char *name) {
 }
 
 int storage_log_write_aux(storage_log *log, const char *name, const uint8_t *data, size_t len) {
-    STORAGE_RETURN_IF(!aux_name_ok(name), SL_E_INVALID, "aux_name_rejected");
-    STORAGE_RETURN_IF(len > STORAGE_AUX_BYTES_MAX, SL_E_TOO_LARGE, "len=%zu", len);
+    SL_RETURN_IF(!aux_name_ok(name), SL_E_INVALID, "aux_name_rejected");
+    SL_RETURN_IF(len > STORAGE_AUX_BYTES_MAX, SL_E_TOO_LARGE, "len=%zu", len);
     if (log->failed) return SL_E_FATAL;
     int rc = storage_file_replace(log->dir_fd, name, data, len);
     if (rc != SL_OK) return storage_log_fail(log, rc, "write_aux");
@@ -206,6 +206,6 @@ int storage_log_write_aux(storage_log *log, const char *name, const uint8_t *dat
 }
 
 int storage_log_read_aux(storage_log *log, const char *name, sl_buf *out) {
-    STORAGE_RETURN_IF(!aux_name_ok(name), SL_E_INVALID, "aux_name_rejected");
+    SL_RETURN_IF(!aux_name_ok(name), SL_E_INVALID, "aux_name_rejected");
     return storage_file_read(log->dir_fd, name, STORAGE_AUX_BYTES_MAX, out);
 }

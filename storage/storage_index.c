@@ -62,7 +62,7 @@ static int index_failed(storage_index *idx, int err) {
 static int index_load(storage_index *idx, int fd, bool writable, bool *misaligned_out) {
     struct stat st;
     if (fstat(fd, &st) != 0) return -errno;
-    STORAGE_RETURN_IF(!S_ISREG(st.st_mode), SL_E_CORRUPT, "index_not_a_file");
+    SL_RETURN_IF(!S_ISREG(st.st_mode), SL_E_CORRUPT, "index_not_a_file");
     uint64_t bytes = (uint64_t)st.st_size;
     uint64_t entries = bytes / (uint64_t)idx->entry_bytes;
     *misaligned_out = bytes % (uint64_t)idx->entry_bytes != 0;

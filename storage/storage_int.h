@@ -47,17 +47,6 @@
 #define STORAGE_EPOCHS_MAX           (1 << 20) /* checkpoint entries accepted */
 #define STORAGE_CHECKPOINT_BYTES_MAX (32 << 20)
 
-/* SL_RETURN_IF with a format and arguments: common's macro puts the caller's arguments
- * before its own, so it only works with a bare string. */
-#define STORAGE_RETURN_IF(cond, err, fmt, ...)                                                     \
-    do {                                                                                           \
-        if (cond) {                                                                                \
-            SL_LOG(SL_DEBUG, "err", "return", "err=\"%s\" at=%s:%d " fmt, sl_strerror(err),        \
-                   __FILE__, __LINE__, ##__VA_ARGS__);                                             \
-            return (err);                                                                          \
-        }                                                                                          \
-    } while (0)
-
 #define STORAGE_CLEAN_SHUTDOWN_FILE ".clean_shutdown"
 #define STORAGE_EPOCH_FILE          "leader-epoch-checkpoint"
 #define STORAGE_START_OFFSET_FILE   "log-start-offset"

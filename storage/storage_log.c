@@ -420,16 +420,16 @@ static int append_validate(const storage_log *log,
         if (protocol_batch_check(p + at, size, &h) != SL_OK) return SL_E_CORRUPT;
 #endif
         if (!leader) {
-            STORAGE_RETURN_IF(!storage_log_offset_follows(log, h.base_offset, next), SL_E_RANGE,
+            SL_RETURN_IF(!storage_log_offset_follows(log, h.base_offset, next), SL_E_RANGE,
                               "base_offset=%" PRId64 " expected=%" PRId64, h.base_offset, next);
             if (h.base_offset != next) *gap_out = true;
             if (info->batch_count == 0) info->base_offset = h.base_offset;
             next = h.base_offset;
-            STORAGE_RETURN_IF(h.partition_leader_epoch >= 0 && h.partition_leader_epoch < latest,
+            SL_RETURN_IF(h.partition_leader_epoch >= 0 && h.partition_leader_epoch < latest,
                               SL_E_FENCED, "epoch=%d latest=%d", h.partition_leader_epoch, latest);
             if (h.partition_leader_epoch > latest) latest = h.partition_leader_epoch;
         }
-        STORAGE_RETURN_IF(next > INT64_MAX - h.last_offset_delta - 1, SL_E_RANGE,
+        SL_RETURN_IF(next > INT64_MAX - h.last_offset_delta - 1, SL_E_RANGE,
                           "offset_overflow");
         if (h.max_timestamp > info->max_timestamp) {
             info->max_timestamp = h.max_timestamp;
@@ -496,8 +496,8 @@ static int log_append(storage_log *log,
                       int64_t now_ms,
                       storage_append_info *info_out) {
     if (log->failed) return SL_E_FATAL;
-    STORAGE_RETURN_IF(len == 0, SL_E_INVALID, "empty_append");
-    STORAGE_RETURN_IF((int64_t)len > log->cfg.segment_bytes, SL_E_TOO_LARGE, "len=%zu", len);
+    SL_RETURN_IF(len == 0, SL_E_INVALID, "empty_append");
+    SL_RETURN_IF((int64_t)len > log->cfg.segment_bytes, SL_E_TOO_LARGE, "len=%zu", len);
     storage_append_info info;
     bool gap = false;
     SL_TRY(append_validate(log, p, len, storage_log_end_offset(log), mut != NULL, &info, &gap));
@@ -505,7 +505,7 @@ static int log_append(storage_log *log,
     const char *why = log_roll_reason(log, (int64_t)len, info.last_offset, now_ms);
     if (why) SL_TRY(storage_log_roll(log, now_ms, why));
     storage_segment *seg = storage_log_active(log);
-    STORAGE_RETURN_IF(info.last_offset - seg->base_offset > INT32_MAX, SL_E_TOO_LARGE,
+    SL_RETURN_IF(info.last_offset - seg->base_offset > INT32_MAX, SL_E_TOO_LARGE,
                       "offset_span=%" PRId64, info.last_offset - seg->base_offset);
     SL_TRY(append_stamp(log, mut, p, len, info.base_offset, leader_epoch));
     int64_t pos = seg->size;
@@ -531,8 +531,8 @@ int storage_log_append(storage_log *log,
                        int32_t leader_epoch,
                        int64_t now_ms,
                        storage_append_info *info_out) {
-    STORAGE_RETURN_IF(leader_epoch < 0, SL_E_INVALID, "leader_epoch=%d", leader_epoch);
-    STORAGE_RETURN_IF(leader_epoch < storage_epochs_latest(&log->epochs), SL_E_FENCED,
+    SL_RETURN_IF(leader_epoch < 0, SL_E_INVALID, "leader_epoch=%d", leader_epoch);
+    SL_RETURN_IF(leader_epoch < storage_epochs_latest(&log->epochs), SL_E_FENCED,
                       "leader_epoch=%d latest=%d", leader_epoch,
                       storage_epochs_latest(&log->epochs));
     return log_append(log, batches, batches, len, leader_epoch, now_ms, info_out);

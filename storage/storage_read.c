@@ -59,9 +59,9 @@ int storage_log_read(storage_log *log,
                      int64_t max_offset,
                      bool min_one_batch,
                      storage_read_result *out) {
-    STORAGE_RETURN_IF(max_bytes < 0, SL_E_INVALID, "max_bytes=%d", max_bytes);
+    SL_RETURN_IF(max_bytes < 0, SL_E_INVALID, "max_bytes=%d", max_bytes);
     int64_t end = storage_log_end_offset(log);
-    STORAGE_RETURN_IF(offset < log->start_offset || offset > end, SL_E_RANGE,
+    SL_RETURN_IF(offset < log->start_offset || offset > end, SL_E_RANGE,
                       "offset=%" PRId64 " start=%" PRId64 " end=%" PRId64, offset,
                       log->start_offset, end);
     storage_read_result r;

@@ -51,7 +51,7 @@ static int log_set_start(storage_log *log, int64_t start) {
 int storage_log_advance_start_offset(storage_log *log, int64_t offset) {
     if (log->failed) return SL_E_FATAL;
     if (offset <= log->start_offset) return SL_OK;
-    STORAGE_RETURN_IF(offset > storage_log_end_offset(log), SL_E_RANGE, "offset=%" PRId64, offset);
+    SL_RETURN_IF(offset > storage_log_end_offset(log), SL_E_RANGE, "offset=%" PRId64, offset);
     int64_t old = log->start_offset;
     log->start_offset = offset; /* persisted before the cache changes */
     int rc = storage_log_persist_start(log);
@@ -210,7 +210,7 @@ int storage_log_drop_tail(storage_log *log, int32_t from) {
 
 int storage_log_truncate_to(storage_log *log, int64_t offset) {
     if (log->failed) return SL_E_FATAL;
-    STORAGE_RETURN_IF(offset < 0, SL_E_INVALID, "offset=%" PRId64, offset);
+    SL_RETURN_IF(offset < 0, SL_E_INVALID, "offset=%" PRId64, offset);
     if (offset >= storage_log_end_offset(log)) return SL_OK;
     if (offset < log->segments[0]->base_offset) {
         return storage_log_truncate_fully_and_start_at(log, offset);
@@ -248,7 +248,7 @@ int storage_log_truncate_to(storage_log *log, int64_t offset) {
 
 int storage_log_truncate_fully_and_start_at(storage_log *log, int64_t offset) {
     if (log->failed) return SL_E_FATAL;
-    STORAGE_RETURN_IF(offset < 0, SL_E_INVALID, "offset=%" PRId64, offset);
+    SL_RETURN_IF(offset < 0, SL_E_INVALID, "offset=%" PRId64, offset);
     /* The start offset first: a crash from here on reopens at offset or beyond it. */
     int64_t old_start = log->start_offset;
     log->start_offset = offset;
