@@ -83,5 +83,5 @@ half=$(awk -v m="$med" 'BEGIN { printf "%d", m * 1024 * 1024 / 1024 / 2 }')
 "$BIN_DIR/bench_e2e" "$B" bench-e2e "$half" $((half * 10)) 1024 6 || true
 
 if [ "$SKIP_FAILOVER" = 0 ]; then
-    /usr/bin/python3 "$ROOT/scripts/bench_failover.py" --bootstrap "$B" --trials "$TRIALS" | grep "^leader_failover_ms"
+    /usr/bin/python3 "$ROOT/scripts/bench_failover.py" --bootstrap "$B,127.0.0.1:$((BASE_PORT + 1)),127.0.0.1:$((BASE_PORT + 2))" --trials "$TRIALS" | grep "^leader_failover_ms"
 fi
