@@ -152,6 +152,7 @@ static void broker_finish(broker *b) {
     metadata_image_deinit(&b->image);
     sl_map_deinit(&b->topics);
     sl_map_deinit(&b->topics_by_id);
+    sl_free(b->pid_waiting); /* its requests were cancelled with their connections */
     if (b->base) event_base_free(b->base);
 }
 
