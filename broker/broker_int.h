@@ -444,7 +444,7 @@ int broker_mkdirs(const char *dir);
 
 /* ---------------- the broker ---------------- */
 
-struct evconnlistener;
+struct sl_listener;
 struct evhttp;
 typedef struct broker_ctl broker_ctl;
 typedef struct broker_meta_waiter broker_meta_waiter;
@@ -455,7 +455,7 @@ struct broker {
     sl_metrics *metrics;
     sl_rand rng;
     /* clients */
-    struct evconnlistener *listeners[BROKER_LISTENERS_MAX];
+    struct sl_listener *listeners[BROKER_LISTENERS_MAX];
     int listener_count;
     broker_conn *conns;
     int32_t conn_count;

@@ -9,6 +9,7 @@
 #include "broker/broker_int.h"
 #include "common/sl_alloc.h"
 #include "common/sl_err.h"
+#include "common/sl_listener.h"
 #include "common/sl_log.h"
 #include "common/sl_time.h"
 
@@ -189,6 +190,7 @@ int broker_main(int argc, char **argv) {
     char node[32];
     snprintf(node, sizeof(node), "broker-%d", b->cfg.node_id);
     sl_log_set_node(node);
+    long long fd_limit = sl_raise_fd_limit();
     int lock_fd = -1;
     if (broker_mkdirs(b->cfg.data_dir) < 0 ||
         lock_dir(b->cfg.data_dir, &lock_fd, err, sizeof(err)) < 0) {
@@ -205,8 +207,8 @@ int broker_main(int argc, char **argv) {
         SL_LOG(SL_ERROR, "broker", "start_failed", "error=\"%s\"", err);
         b->exit_code = 1;
     } else {
-        SL_LOG(SL_INFO, "broker", "started", "node_id=%d log_dir=%s", b->cfg.node_id,
-               b->cfg.data_dir);
+        SL_LOG(SL_INFO, "broker", "started", "node_id=%d log_dir=%s open_files_limit=%lld",
+               b->cfg.node_id, b->cfg.data_dir, fd_limit);
         event_base_dispatch(b->base);
     }
     broker_finish(b);

@@ -10,6 +10,7 @@
 #include "common/sl_addr.h"
 #include "common/sl_alloc.h"
 #include "common/sl_err.h"
+#include "common/sl_listener.h"
 #include "common/sl_log.h"
 #include "common/sl_time.h"
 
@@ -215,7 +216,7 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
     (void)socklen;
     broker *b = arg;
     int index = 0;
-    while (index < b->listener_count && b->listeners[index] != lev) index++;
+    while (index < b->listener_count && sl_listener_lev(b->listeners[index]) != lev) index++;
     if (b->shutting_down) {
         evutil_closesocket(fd);
         return;
@@ -252,9 +253,9 @@ int broker_server_start(broker *b, char *err, size_t err_size) {
                      l->port);
             return SL_E_CONFIG;
         }
-        struct evconnlistener *lev = evconnlistener_new_bind(
-            b->base, accept_cb, b, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024,
-            res->ai_addr, (int)res->ai_addrlen);
+        sl_listener *lev = sl_listener_bind(b->base, accept_cb, b,
+                                            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024,
+                                            res->ai_addr, (int)res->ai_addrlen, l->name);
         freeaddrinfo(res);
         if (!lev) {
             snprintf(err, err_size, "cannot listen on %s://%s:%d: %s", l->name, l->host,
@@ -269,7 +270,7 @@ int broker_server_start(broker *b, char *err, size_t err_size) {
 }
 
 void broker_server_stop(broker *b) {
-    for (int i = 0; i < b->listener_count; i++) evconnlistener_free(b->listeners[i]);
+    for (int i = 0; i < b->listener_count; i++) sl_listener_free(b->listeners[i]);
     b->listener_count = 0;
     while (b->conns) conn_close(b->conns, "shutdown");
 }

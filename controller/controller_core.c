@@ -8,6 +8,7 @@
 #include "controller/controller_int.h"
 #include "common/sl_alloc.h"
 #include "common/sl_err.h"
+#include "common/sl_listener.h"
 #include "common/sl_log.h"
 #include "common/sl_time.h"
 
@@ -307,14 +308,16 @@ int controller_main(int argc, char **argv) {
     char node[32];
     snprintf(node, sizeof(node), "controller-%d", c->cfg.node_id);
     sl_log_set_node(node);
+    long long fd_limit = sl_raise_fd_limit();
     rc = controller_start(c, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "sluice-controller: %s\n", err);
         SL_LOG(SL_ERROR, "controller", "start_failed", "error=\"%s\"", err);
         c->exit_code = 1;
     } else {
-        SL_LOG(SL_INFO, "controller", "started", "node_id=%d listener=%s:%d voters=%d",
-               c->cfg.node_id, c->cfg.listen_host, c->cfg.listen_port, c->cfg.voter_count);
+        SL_LOG(SL_INFO, "controller", "started",
+               "node_id=%d listener=%s:%d voters=%d open_files_limit=%lld", c->cfg.node_id,
+               c->cfg.listen_host, c->cfg.listen_port, c->cfg.voter_count, fd_limit);
         event_base_dispatch(c->base);
     }
     controller_finish(c);

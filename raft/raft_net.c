@@ -4,6 +4,7 @@
 #include "common/sl_alloc.h"
 #include "common/sl_buf.h"
 #include "common/sl_err.h"
+#include "common/sl_listener.h"
 #include "common/sl_log.h"
 #include "common/sl_rand.h"
 
@@ -47,7 +48,7 @@ struct raft_net {
     struct event_base *base;
     size_t max_frame_bytes;
     size_t max_queue_bytes;
-    struct evconnlistener *listeners[LISTENERS_MAX];
+    sl_listener *listeners[LISTENERS_MAX];
     raft_net_handlers listen_h[LISTENERS_MAX];
     void *listen_arg[LISTENERS_MAX];
     int listen_port[LISTENERS_MAX];
@@ -87,7 +88,7 @@ static void conn_free(raft_net_conn *conn) {
 void raft_net_free(raft_net *net) {
     if (!net) return;
     for (int i = 0; i < net->listener_count; i++)
-        evconnlistener_free(net->listeners[i]);
+        sl_listener_free(net->listeners[i]);
     while (net->conns)
         conn_free(net->conns);
     sl_free(net);
@@ -257,7 +258,7 @@ static void accept_cb(
     (void)socklen;
     raft_net *net = ctx;
     int index = 0;
-    while (index < net->listener_count && net->listeners[index] != lev)
+    while (index < net->listener_count && sl_listener_lev(net->listeners[index]) != lev)
         index++;
     if (index == net->listener_count) {
         evutil_closesocket(fd);
@@ -293,12 +294,13 @@ int raft_net_listen(raft_net *net,
     if (getaddrinfo(host && host[0] ? host : NULL, service, &hints, &res) != 0 || !res) {
         return -EADDRNOTAVAIL;
     }
-    struct evconnlistener *lev =
-        evconnlistener_new_bind(net->base, accept_cb, net,
-                                LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-                                128, res->ai_addr, (int)res->ai_addrlen);
+    sl_listener *l =
+        sl_listener_bind(net->base, accept_cb, net,
+                         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
+                         res->ai_addr, (int)res->ai_addrlen, "raft");
     freeaddrinfo(res);
-    if (!lev) return errno ? -errno : -EADDRINUSE;
+    if (!l) return errno ? -errno : -EADDRINUSE;
+    struct evconnlistener *lev = sl_listener_lev(l);
     struct sockaddr_storage ss;
     socklen_t ss_len = sizeof(ss);
     int bound = port;
@@ -307,7 +309,7 @@ int raft_net_listen(raft_net *net,
                                          : ntohs(((struct sockaddr_in *)&ss)->sin_port);
     }
     if (bound_port_out) *bound_port_out = bound;
-    net->listeners[net->listener_count] = lev;
+    net->listeners[net->listener_count] = l;
     net->listen_port[net->listener_count] = bound;
     net->listen_h[net->listener_count] = *h;
     net->listen_arg[net->listener_count] = arg;
@@ -318,7 +320,7 @@ int raft_net_listen(raft_net *net,
 void raft_net_listen_close(raft_net *net, int port) {
     for (int i = 0; i < net->listener_count; i++) {
         if (net->listen_port[i] != port) continue;
-        evconnlistener_free(net->listeners[i]);
+        sl_listener_free(net->listeners[i]);
         for (int j = i + 1; j < net->listener_count; j++) {
             net->listeners[j - 1] = net->listeners[j];
             net->listen_h[j - 1] = net->listen_h[j];

@@ -1,10 +1,18 @@
 /* Unit tests for raft_net (raft.h, transport): frames both ways, reconnect, limits,
  * the owner-data release hook, closing a listener. */
 #include "common/sl_err.h"
+#include "common/sl_listener.h"
 #include "common/sl_time.h"
 #include "raft/raft.h"
 
 #include <check.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <event2/event.h>
 #include <string.h>
 
@@ -197,6 +205,64 @@ START_TEST(test_listen_close_keeps_accepted_connections) {
 }
 END_TEST
 
+typedef struct accept_count {
+    int accepted;
+} accept_count;
+
+static void count_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
+                         int socklen, void *arg) {
+    (void)lev;
+    (void)sa;
+    (void)socklen;
+    ((accept_count *)arg)->accepted++;
+    close(fd);
+}
+
+/* Out of descriptors, a pending connection makes accept() fail: the listener pauses
+ * (a handful of failures, not a spinning loop) and accepts again once descriptors free. */
+START_TEST(test_listener_pauses_when_out_of_descriptors) {
+    struct event_base *base = event_base_new();
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = 0 };
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    accept_count counts = { 0 };
+    sl_listener *l = sl_listener_bind(base, count_accept, &counts, LEV_OPT_CLOSE_ON_FREE, 16,
+                                      (struct sockaddr *)&sin, sizeof(sin), "test");
+    ck_assert_ptr_nonnull(l);
+    struct sockaddr_in bound;
+    socklen_t len = sizeof(bound);
+    ck_assert_int_eq(getsockname(evconnlistener_get_fd(sl_listener_lev(l)),
+                                 (struct sockaddr *)&bound, &len), 0);
+    int client = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(client, 0);
+    /* use up every descriptor below a small limit */
+    struct rlimit saved, low;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &saved), 0);
+    int fillers[256];
+    int filler_count = 0;
+    low = saved;
+    low.rlim_cur = (rlim_t)client + 64;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    for (int fd; filler_count < 256 && (fd = open("/dev/null", O_RDONLY)) >= 0;) {
+        fillers[filler_count++] = fd;
+    }
+    ck_assert_int_eq(errno, EMFILE);
+    ck_assert_int_eq(connect(client, (struct sockaddr *)&bound, len), 0);
+    int64_t until = sl_now_ms() + 350;
+    while (sl_now_ms() < until) event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+    long long errors = sl_listener_errors(l);
+    ck_assert_int_ge(errors, 1);
+    ck_assert_int_le(errors, 350 / SL_LISTENER_PAUSE_MS + 2);
+    ck_assert_int_eq(counts.accepted, 0);
+    for (int i = 0; i < filler_count; i++) close(fillers[i]);
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &saved), 0);
+    RUN_UNTIL(base, counts.accepted == 1, 2000);
+    ck_assert_int_eq(counts.accepted, 1);
+    close(client);
+    sl_listener_free(l);
+    event_base_free(base);
+}
+END_TEST
+
 Suite *net_suite(void) {
     Suite *s = suite_create("net");
     TCase *tc = tcase_create("frames");
@@ -206,6 +272,7 @@ Suite *net_suite(void) {
     tcase_add_test(tc, test_connect_to_closed_port_retries_quietly);
     tcase_add_test(tc, test_owner_data_released_with_connection);
     tcase_add_test(tc, test_listen_close_keeps_accepted_connections);
+    tcase_add_test(tc, test_listener_pauses_when_out_of_descriptors);
     suite_add_tcase(s, tc);
     return s;
 }
