@@ -13,14 +13,18 @@
 #                             broker's Metadata, RSS, open files, idle CPU over 10 s
 #
 # Environment: BIN_DIR (build/bin), BASE_PORT (default: a free range), TRIALS (20),
-# COMMITS (200), SKIP (comma list of failover,commit,partitions), KEEP_CLUSTER_DIR (1 keeps
-# the cluster's logs and data; by default they are removed on exit).
+# COMMITS (200), PARTITION_TOPICS (100 topics of 100 partitions), PARTITION_BATCH (1 topic
+# per CreateTopics request), SKIP (comma list of failover,commit,partitions),
+# KEEP_CLUSTER_DIR (1 keeps the cluster's logs and data; by default they are removed).
+# Each broker needs about 4 open files per partition replica: 10,000 partitions at RF 3
+# need ~40,000 (`ulimit -n`; the systemd units set LimitNOFILE=1048576).
 # Prints one "name key=value …" line per figure. Never fails on a number.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export BIN_DIR=${BIN_DIR:-$ROOT/build/bin}
 export TRIALS=${TRIALS:-20} COMMITS=${COMMITS:-200} SKIP=${SKIP:-}
+export PARTITION_TOPICS=${PARTITION_TOPICS:-100} PARTITION_BATCH=${PARTITION_BATCH:-1}
 export CONTROLLERS=3 BROKERS=3
 export CLUSTER_DIR=${CLUSTER_DIR:-$(mktemp -d /tmp/sluice-bench-controller-XXXXXX)}
 export BASE_PORT=${BASE_PORT:-$(/usr/bin/python3 -c '
@@ -45,4 +49,5 @@ export BOOTSTRAP ROOT
 echo "# cluster: $CLUSTER_DIR bootstrap=$BOOTSTRAP open_files_limit=$(ulimit -n)"
 
 /usr/bin/python3 "$ROOT/scripts/bench_controller.py" --trials "$TRIALS" --commits "$COMMITS" \
-    --skip "$SKIP" || echo "# bench_controller.py exited with status $?"
+    --topics "$PARTITION_TOPICS" --batch "$PARTITION_BATCH" --skip "$SKIP" ||
+    echo "# bench_controller.py exited with status $?"

@@ -13,7 +13,7 @@
                            broker's own Metadata response shows them all with a leader, RSS,
                            open files and idle CPU of every process
 
-Environment (set by the shell script): BOOTSTRAP, CLUSTER_DIR, BIN_DIR, ROOT, BASE_PORT,
+Environment (set by the shell script): BOOTSTRAP, CLUSTER_DIR, BIN_DIR, ROOT,
 CONTROLLERS, BROKERS. Figures go to stdout, one line each; progress to stderr. Never fails on
 a number: a phase that cannot finish prints what it saw and the script goes on."""
 import argparse
@@ -88,8 +88,13 @@ def node_pid(node):
 def quorum(kind="status"):
     """metadata-quorum describe through the brokers: --status as a dict of its fields,
     --replication as a list of row dicts."""
+    t = time.monotonic()
     r = subprocess.run([SLUICE, "metadata-quorum", "--bootstrap-server", BOOT, "describe",
                         "--" + kind], capture_output=True, text=True, timeout=40)
+    took = time.monotonic() - t
+    if took > 2:
+        log(f"  slow metadata-quorum describe --{kind}: {took:.1f} s (exit {r.returncode}, "
+            f"ended at wall {time.time():.3f}) {r.stderr.strip()}")
     if r.returncode != 0:
         raise RuntimeError(f"metadata-quorum: {r.stderr.strip()}")
     lines = r.stdout.splitlines()
@@ -343,46 +348,66 @@ def log_count(node, needle):
 
 def bench_partitions(admin, topics, per_topic, batch, metadata_timeout, idle_s):
     total = topics * per_topic
+    name = "partitions_10k" if total == 10_000 else f"partitions_{total}"
+    need = 4 * total * 3 // len(BROKER_ADDRS)  # a directory and three files per replica
+    if os.sysconf("SC_OPEN_MAX") < need:
+        print(f"# warning: open files limit {os.sysconf('SC_OPEN_MAX')} is below the ~{need} "
+              f"each broker needs for {total} partitions at RF 3", flush=True)
     names = [f"p10k-{i:03d}" for i in range(topics)]
     t0 = time.monotonic()
-    errors = []
+    errors, failing = [], 0
     for i in range(0, topics, batch):
+        if failing >= 5:
+            log(f"  giving up after {failing} failed requests in a row")
+            break
         chunk = names[i:i + batch]
         fs = admin.create_topics([NewTopic(n, per_topic, 3) for n in chunk],
                                  operation_timeout=120, request_timeout=150)
+        before = len(errors)
         for n, f in fs.items():
             try:
                 f.result(151)
             except Exception as e:
                 errors.append(f"{n}: {e}")
+        failing = failing + 1 if len(errors) > before else 0
+        log(f"  created topics {i}..{i + len(chunk) - 1} at {time.monotonic() - t0:.2f} s "
+            f"({len(errors)} errors so far)")
     created_s = time.monotonic() - t0
-    seen = {}
-    for idx, addr in enumerate(BROKER_ADDRS, 1):
-        deadline = t0 + created_s + metadata_timeout
-        last = None
-        while time.monotonic() < deadline:
+    brokers = {f"b{i}": addr for i, addr in enumerate(BROKER_ADDRS, 1)}
+    seen, last = {}, {b: None for b in brokers}
+    deadline = time.monotonic() + metadata_timeout
+    while len(seen) + sum(v == "dead" for v in last.values()) < len(brokers) and \
+            time.monotonic() < deadline:
+        for b, addr in brokers.items():
+            if b in seen or last[b] == "dead":
+                continue
+            if node_pid(b) is None:
+                last[b] = "dead"
+                continue
             try:
-                last = metadata_led(addr, "p10k-", max(1.0, min(10.0, deadline - time.monotonic())))
-                if last == total:
-                    break
+                last[b] = metadata_led(addr, "p10k-",
+                                       max(0.5, min(5.0, deadline - time.monotonic())))
             except Exception as e:
-                last = f"{type(e).__name__}: {e}"
-            time.sleep(0.05)
-        seen[f"b{idx}"] = (time.monotonic() - t0) if last == total else None
-        if last != total:
-            log(f"  b{idx}: Metadata shows {last} of {total} partitions with a leader")
-    done = [v for v in seen.values() if v is not None]
-    all_s = f"{max(done):.2f}" if len(done) == len(seen) else "timeout"
-    print(f"partitions_10k create_s={created_s:.2f} all_leaders_in_metadata_s={all_s} "
+                last[b] = f"{type(e).__name__}: {e}"
+            if last[b] == total:
+                seen[b] = time.monotonic() - t0
+        time.sleep(0.05)
+    for b in brokers:
+        if b not in seen:
+            log(f"  {b}: Metadata shows {last[b]} of {total} partitions with a leader")
+    all_s = f"{max(seen.values()):.2f}" if len(seen) == len(brokers) else "timeout"
+    print(f"{name} create_s={created_s:.2f} all_leaders_in_metadata_s={all_s} "
           f"partitions={total} topics={topics} batch={batch} create_errors={len(errors)} "
-          + " ".join(f"{k}={'%.2f' % v if v is not None else 'timeout'}"
-                     for k, v in seen.items()), flush=True)
+          + " ".join(f"{b}={seen[b]:.2f}" if b in seen else
+                     f"{b}={last[b] if isinstance(last[b], int) else '?'}/{total}"
+                     + ("(dead)" if last[b] == "dead" else "")
+                     for b in brokers), flush=True)
     for e in errors[:5]:
         log(f"  create error: {e}")
     pids = {n: node_pid(n) for n in NODES}
-    print("partitions_10k_rss_mib " + " ".join(
+    print(f"{name}_rss_mib " + " ".join(
         f"{n}={rss_mib(p):.0f}" if p else f"{n}=dead" for n, p in pids.items()), flush=True)
-    print("partitions_10k_open_files " + " ".join(
+    print(f"{name}_open_files " + " ".join(
         f"{n}={open_files(p)}" if p else f"{n}=dead" for n, p in pids.items())
         + f" nofile_limit={os.sysconf('SC_OPEN_MAX')}", flush=True)
     hz = os.sysconf("SC_CLK_TCK")
@@ -396,11 +421,11 @@ def bench_partitions(admin, topics, per_topic, batch, metadata_timeout, idle_s):
             cpu.append(f"{n}={(proc_ticks(p) - before[n]) * 100.0 / hz / span:.1f}")
         except (OSError, KeyError, TypeError):
             cpu.append(f"{n}=dead")
-    print(f"partitions_10k_idle_cpu_pct window_s={span:.0f} " + " ".join(cpu), flush=True)
+    print(f"{name}_idle_cpu_pct window_s={span:.0f} " + " ".join(cpu), flush=True)
     failed = {n: log_count(n, b"event=log_open_failed") for n in NODES if n.startswith("b")}
     emfile = {n: log_count(n, b"Too many open files") for n in NODES}
     if any(failed.values()) or any(emfile.values()):
-        print("partitions_10k_errors "
+        print(f"{name}_errors "
               + " ".join(f"{n}_log_open_failed={v}" for n, v in failed.items()) + " "
               + " ".join(f"{n}_emfile_lines={v}" for n, v in emfile.items() if v), flush=True)
 
@@ -411,7 +436,7 @@ def main():
     ap.add_argument("--commits", type=int, default=200)
     ap.add_argument("--topics", type=int, default=100)
     ap.add_argument("--partitions-per-topic", type=int, default=100)
-    ap.add_argument("--batch", type=int, default=10, help="topics per CreateTopics request")
+    ap.add_argument("--batch", type=int, default=1, help="topics per CreateTopics request")
     ap.add_argument("--request-timeout", type=float, default=2.0)
     ap.add_argument("--metadata-timeout", type=float, default=60.0)
     ap.add_argument("--idle-seconds", type=float, default=10.0)

@@ -20,3 +20,13 @@ $(foreach n,$(BENCH_NAMES),$(eval $(call bench_rule,$(n))))
 .PHONY: bench-protocol
 bench-protocol: $(BENCH_BINS)
 	@set -e; for b in $(BENCH_BINS); do echo "== $$b"; $$b; done
+
+# make bench: every figure, in order — the bench binaries above, then the cluster benches
+# (scripts/bench.sh, scripts/bench-groups.sh, scripts/bench-controller.sh) against this
+# build's binaries. Not part of `make test`; takes about a quarter of an hour.
+.PHONY: bench
+bench: $(BINS)
+	$(MAKE) --no-print-directory bench-protocol
+	BIN_DIR=$(abspath $(B))/bin scripts/bench.sh
+	BIN_DIR=$(abspath $(B))/bin scripts/bench-groups.sh
+	BIN_DIR=$(abspath $(B))/bin scripts/bench-controller.sh
