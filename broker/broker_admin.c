@@ -15,7 +15,7 @@
 #include <sys/statvfs.h>
 
 #define FORWARD_TIMEOUT_MS     30000 /* a forwarded request gives up after this */
-#define FORWARD_RETRY_MS       100   /* while no controller answers */
+#define FORWARD_RETRY_MS       25    /* while no controller answers (failover is ~200 ms) */
 #define AUTO_CREATE_RETRY_MS   1000  /* per topic name */
 
 

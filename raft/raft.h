@@ -566,6 +566,9 @@ int raft_net_send_pb(raft_net_conn *conn,
                      uint32_t correlation_id,
                      uint16_t type,
                      const struct ProtobufCMessage *msg);
+/* An outbound connection waiting out its reconnect backoff tries again now (the peer
+ * was heard from on another connection). No-op when up or connecting. */
+void raft_net_conn_retry_now(raft_net_conn *conn);
 /* Drop the current TCP connection (an outbound one reconnects after its backoff). */
 void raft_net_conn_reset(raft_net_conn *conn);
 /* Close for good: no more callbacks; freed now or when the current callback returns. */

@@ -172,6 +172,17 @@ static void outbound_state(raft_net_conn *conn, bool up, void *arg) {
     drv_kick(d);
 }
 
+/* Some connection to voter id is up: our outbound one, or one it opened to us. */
+static bool peer_reachable(const raft_driver *d, int32_t id) {
+    int32_t vi = voter_slot(d, id);
+    if (vi < 0) return true; /* not a voter: no hint to give */
+    if (d->voters[vi].up) return true;
+    for (const drv_inbound *in = d->inbound; in; in = in->next) {
+        if (in->node_id == id && !in->down && raft_net_conn_up(in->conn)) return true;
+    }
+    return false;
+}
+
 static void inbound_unlink(raft_driver *d, drv_inbound *in) {
     if (!in->linked) return;
     if (in->prev) {
@@ -216,6 +227,10 @@ static void inbound_hello(raft_driver *d, drv_inbound *in, const uint8_t *payloa
     in->node_id = id;
     inbound_unlink(d, in);
     inbound_link_first(d, in); /* the newest connection from id is the one to answer on */
+    int32_t vi = voter_slot(d, id);
+    if (vi >= 0 && d->voters[vi].conn && !d->voters[vi].up) {
+        raft_net_conn_retry_now(d->voters[vi].conn); /* it is back: do not wait the backoff */
+    }
     SL_LOG(SL_DEBUG, "raft", "peer_hello", "node=%d peer=%d addr=%s", d->cfg.core.node_id, id,
            raft_net_conn_peer(in->conn));
 }
@@ -280,6 +295,12 @@ static void inbound_state(raft_net_conn *conn, bool up, void *arg) {
     drv_inbound *in = raft_net_conn_owner_data(conn);
     if (!in) return;
     in->down = true;
+    if (in->node_id >= 0 && !d->failed && !d->cfg.ignore_disconnects &&
+        !peer_reachable(d, in->node_id)) {
+        /* the only connection to this voter was its own: the same hint as an outbound loss */
+        raft_node_peer_unreachable(d->node, sl_now_ms(), in->node_id);
+        drv_kick(d);
+    }
     if (in->app_up && d->app_h.on_state) d->app_h.on_state(conn, false, d->app_arg);
     in->app_up = false;
 }

@@ -238,6 +238,13 @@ static void conn_retry_cb(evutil_socket_t fd, short what, void *ctx) {
     if (!conn->closed && !conn->bev) conn_connect(conn);
 }
 
+void raft_net_conn_retry_now(raft_net_conn *conn) {
+    if (conn->inbound || conn->closed || conn->bev) return; /* up or connecting */
+    conn->backoff_ms = BACKOFF_MIN_MS;
+    struct timeval tv = { 0, 0 };
+    evtimer_add(conn->retry, &tv);
+}
+
 raft_net_conn *
 raft_net_connect(raft_net *net, const char *host, int port, const raft_net_handlers *h, void *arg) {
     raft_net_conn *conn = SL_NEW(raft_net_conn);
