@@ -41,6 +41,9 @@ int storage_mkdirs(const char *path) {
     char buf[4096];
     size_t len = strlen(path);
     SL_RETURN_IF(len == 0 || len >= sizeof(buf), SL_E_INVALID, "path_len=%zu", len);
+    /* usually only the last component is new (a partition in an existing log dir) */
+    if (mkdir(path, 0755) == 0 || errno == EEXIST) return SL_OK;
+    if (errno != ENOENT) return -errno;
     memcpy(buf, path, len + 1);
     for (size_t i = 1; i <= len; i++) {
         if (buf[i] != '/' && buf[i] != '\0') continue;
