@@ -267,6 +267,8 @@ struct broker_partition {
     int64_t pstate_saved_ms;
     broker_fetcher *fetcher;   /* follower: the fetcher pulling it, NULL otherwise */
     int64_t fetch_offset_hint; /* follower: where the fetcher resumes */
+    bool open_queued;          /* its log waits in the broker's open queue */
+    int64_t open_retry_ms;     /* after a failed open: when to try again (0: not failed) */
 };
 
 struct broker_topic {
@@ -492,6 +494,10 @@ struct broker {
     /* lifecycle */
     int64_t retention_last_ms;
     struct event *clean_ev;    /* compaction steps */
+    /* partition logs to open, a time slice per loop turn (broker_replica.c) */
+    struct broker_open_item *open_queue;
+    int32_t open_head, open_count, open_cap;
+    struct event *open_ev;
     struct event *tick_ev;
     struct event *sig_term, *sig_int;
     bool shutting_down;

@@ -311,6 +311,89 @@ static void become_follower(broker *b, broker_partition *p, int32_t leader) {
     if (was_leader) broker_groups_partition_changed(b, p);
 }
 
+static void partition_apply(broker *b, broker_topic *t, const metadata_partition *mp,
+                            int64_t now_ms);
+
+/* ---------------- opening logs ----------------
+ * Opening a partition's log costs a few milliseconds of file-system work (more for a
+ * recovery scan), so a metadata change that brings thousands of partitions here (a big
+ * CreateTopics, a restart) would stall the event loop for seconds: fetches, heartbeats
+ * and the metadata log's own fetch timeout with it. Logs are opened from a queue instead,
+ * OPEN_SLICE_MS at a time, with the loop's other work between slices. A partition whose
+ * log is not open yet is not served (NOT_LEADER_OR_FOLLOWER: clients retry). */
+
+#define OPEN_SLICE_MS 20
+#define OPEN_RETRY_MS 5000 /* after a failed open (out of descriptors, I/O error) */
+
+typedef struct broker_open_item {
+    metadata_uuid topic_id;
+    int32_t partition;
+} broker_open_item;
+
+static void open_enqueue(broker *b, broker_partition *p) {
+    if (p->open_queued || b->shutting_down) return;
+    if (b->open_head + b->open_count == b->open_cap) {
+        if (b->open_head > 0) { /* slide the live items to the front */
+            memmove(b->open_queue, b->open_queue + b->open_head,
+                    (size_t)b->open_count * sizeof(*b->open_queue));
+            b->open_head = 0;
+        }
+        if (b->open_count == b->open_cap) {
+            b->open_cap = b->open_cap ? b->open_cap * 2 : 64;
+            b->open_queue = sl_realloc(b->open_queue, (size_t)b->open_cap * sizeof(*b->open_queue));
+        }
+    }
+    broker_open_item *it = &b->open_queue[b->open_head + b->open_count++];
+    it->topic_id = p->topic->id;
+    it->partition = p->id;
+    p->open_queued = true;
+    if (b->open_ev && !evtimer_pending(b->open_ev, NULL)) {
+        struct timeval now = { 0, 0 };
+        evtimer_add(b->open_ev, &now);
+    }
+}
+
+/* Open one queued partition's log if it is still hosted here, then apply its state. */
+static void open_one(broker *b, const broker_open_item *it, int64_t now_ms) {
+    broker_topic *t = sl_map_get(&b->topics_by_id, it->topic_id.b, 16);
+    if (!t || it->partition >= t->partition_count) return; /* deleted meanwhile */
+    broker_partition *p = t->partitions[it->partition];
+    if (!p || !p->open_queued) return;
+    p->open_queued = false;
+    const metadata_topic *mt = metadata_image_topic_by_id(&b->image, &it->topic_id);
+    const metadata_partition *mp = metadata_topic_partition(mt, it->partition);
+    if (p->log || !mp || !metadata_ids_contains(&mp->replicas, b->cfg.node_id)) return;
+    if (partition_open_log(b, p) < 0) {
+        p->open_retry_ms = now_ms + OPEN_RETRY_MS;
+        return;
+    }
+    p->open_retry_ms = 0;
+    partition_apply(b, t, mp, now_ms);
+}
+
+static void open_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    broker *b = arg;
+    int64_t start = sl_now_ms();
+    int32_t opened = 0;
+    while (b->open_count > 0 && !b->shutting_down) {
+        broker_open_item it = b->open_queue[b->open_head++];
+        b->open_count--;
+        open_one(b, &it, start);
+        opened++;
+        if (sl_now_ms() - start >= OPEN_SLICE_MS) break;
+    }
+    if (b->open_count == 0) {
+        b->open_head = 0;
+    } else {
+        struct timeval now = { 0, 0 }; /* a timer, so the loop polls sockets first */
+        evtimer_add(b->open_ev, &now);
+    }
+    SL_LOG(SL_DEBUG, "replica", "open_slice", "opened=%d queued=%d ms=%lld", opened,
+           b->open_count, (long long)(sl_now_ms() - start));
+}
+
 /* Bring p in line with the image's view of it. */
 static void partition_apply(broker *b, broker_topic *t, const metadata_partition *mp,
                             int64_t now_ms) {
@@ -328,7 +411,10 @@ static void partition_apply(broker *b, broker_topic *t, const metadata_partition
         p->leader_epoch = -1;
         t->partitions[mp->id] = p;
     }
-    if (!p->log && partition_open_log(b, p) < 0) return;
+    if (!p->log) {
+        open_enqueue(b, p);
+        return; /* applied once its log is open */
+    }
     if (p->partition_epoch != mp->partition_epoch) p->alter_isr_inflight = false;
     ids_assign(&p->replicas, &mp->replicas);
     ids_assign(&p->isr, &mp->isr);
@@ -603,6 +689,7 @@ static void clean_cb(int fd, short what, void *arg) {
 }
 
 void broker_replica_start(broker *b) {
+    b->open_ev = evtimer_new(b->base, open_cb, b);
     b->clean_ev = evtimer_new(b->base, clean_cb, b);
     struct timeval tv = { CLEAN_IDLE_MS / 1000, 0 };
     evtimer_add(b->clean_ev, &tv);
@@ -617,7 +704,12 @@ void broker_replica_tick(broker *b, int64_t now_ms) {
         broker_topic *t = b->topics.slots[i].value;
         for (int32_t k = 0; k < t->partition_count; k++) {
             broker_partition *p = t->partitions[k];
-            if (p && p->log) partition_tick(b, p, now_ms, wall, retention_due);
+            if (p && p->log) {
+                partition_tick(b, p, now_ms, wall, retention_due);
+            } else if (p && p->open_retry_ms && now_ms >= p->open_retry_ms) {
+                p->open_retry_ms = 0;
+                open_enqueue(b, p);
+            }
         }
     }
 }
@@ -627,6 +719,13 @@ void broker_replica_close_all(broker *b) {
         event_free(b->clean_ev);
         b->clean_ev = NULL;
     }
+    if (b->open_ev) {
+        event_free(b->open_ev);
+        b->open_ev = NULL;
+    }
+    sl_free(b->open_queue);
+    b->open_queue = NULL;
+    b->open_head = b->open_count = b->open_cap = 0;
     for (size_t i = 0; i < b->topics.cap; i++) {
         if (!sl_map_slot_used(&b->topics, i)) continue;
         broker_topic *t = b->topics.slots[i].value;
