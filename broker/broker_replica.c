@@ -161,8 +161,14 @@ static void hw_checkpoint(broker_partition *p) {
     if (!p->log || p->high_watermark == p->hw_checkpointed) return;
     char text[32];
     int n = snprintf(text, sizeof(text), "0\n%" PRId64 "\n", p->high_watermark);
-    if (storage_log_write_aux(p->log, HW_FILE, (const uint8_t *)text, (size_t)n) == SL_OK) {
+    /* a hint: lost or stale after a crash it only makes the restarted replica's high
+     * watermark lower (hw_load clamps it to the log end), which is safe */
+    int rc = storage_log_write_hint(p->log, HW_FILE, (const uint8_t *)text, (size_t)n);
+    if (rc == SL_OK) {
         p->hw_checkpointed = p->high_watermark;
+    } else {
+        SL_LOG(SL_WARN, "replica", "hw_checkpoint_failed", "topic=%s partition=%d err=%s",
+               p->topic->name, p->id, sl_strerror(rc));
     }
 }
 

@@ -323,6 +323,11 @@ storage_log_epoch_entries(const storage_log *log, int32_t *epochs, int64_t *offs
  * name: [A-Za-z0-9._-], 1..128 chars, not starting with '.', not ending in .log, .index,
  * .timeindex, .deleted, .cleaned, .swap or .tmp (SL_E_INVALID). */
 int storage_log_write_aux(storage_log *log, const char *name, const uint8_t *data, size_t len);
+/* Overwrite <dir>/<name> in place, without syncing: for hints a crash may lose or leave
+ * stale (a high-watermark checkpoint: readers treat an absent or garbled file as
+ * unknown and fall back to a safe value). Costs no disk wait, so the owner's loop may
+ * call it often. A failure is returned and logged but never fails the log. Same names. */
+int storage_log_write_hint(storage_log *log, const char *name, const uint8_t *data, size_t len);
 /* Append the whole file to out. SL_E_NOT_FOUND when absent, SL_E_TOO_LARGE above
  * STORAGE_AUX_BYTES_MAX. */
 int storage_log_read_aux(storage_log *log, const char *name, sl_buf *out);

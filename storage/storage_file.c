@@ -208,6 +208,18 @@ int storage_log_write_aux(storage_log *log, const char *name, const uint8_t *dat
     return SL_OK;
 }
 
+int storage_log_write_hint(storage_log *log, const char *name, const uint8_t *data, size_t len) {
+    SL_RETURN_IF(!aux_name_ok(name), SL_E_INVALID, "aux_name_rejected");
+    SL_RETURN_IF(len > STORAGE_AUX_BYTES_MAX, SL_E_TOO_LARGE, "len=%zu", len);
+    if (log->failed) return SL_E_FATAL;
+    int fd = openat(log->dir_fd, name, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return -errno;
+    int rc = storage_pwrite_all(fd, data, len, 0);
+    if (rc == SL_OK && ftruncate(fd, (off_t)len) != 0) rc = -errno;
+    close(fd);
+    return rc;
+}
+
 int storage_log_read_aux(storage_log *log, const char *name, sl_buf *out) {
     SL_RETURN_IF(!aux_name_ok(name), SL_E_INVALID, "aux_name_rejected");
     return storage_file_read(log->dir_fd, name, STORAGE_AUX_BYTES_MAX, out);

@@ -997,6 +997,15 @@ START_TEST(test_aux_files) {
     ck_assert_int_eq(storage_log_read_aux(fx_log, "partition.metadata", &out), SL_OK);
     ck_assert_uint_eq(out.len, strlen(meta));
     ck_assert_int_eq(storage_log_segment_count(fx_log), 1);
+    /* hints: overwritten in place, a shorter write leaves no tail, same name rules */
+    ck_assert_int_eq(storage_log_write_hint(fx_log, "hint", (const uint8_t *)"0\n12345\n", 8),
+                     SL_OK);
+    ck_assert_int_eq(storage_log_write_hint(fx_log, "hint", (const uint8_t *)"0\n7\n", 4), SL_OK);
+    sl_buf_reset(&out);
+    ck_assert_int_eq(storage_log_read_aux(fx_log, "hint", &out), SL_OK);
+    ck_assert_uint_eq(out.len, 4);
+    ck_assert_mem_eq(out.data, "0\n7\n", 4);
+    ck_assert_int_eq(storage_log_write_hint(fx_log, "../escape", NULL, 0), SL_E_INVALID);
     sl_buf_deinit(&out);
     fx_close_and_verify();
 }
