@@ -90,15 +90,21 @@ static fetch_part *part_find(broker_fetcher *f, const char *topic, size_t len, i
 
 static void partition_truncate(broker *b, broker_partition *p, int64_t offset, const char *why) {
     int64_t leo = storage_log_end_offset(p->log);
-    if (offset >= leo) return;
-    SL_LOG(SL_INFO, "fetcher", "truncated", "topic=%s partition=%d from=%" PRId64 " to=%" PRId64
-           " why=%s", p->topic->name, p->id, leo, offset, why);
-    int rc = storage_log_truncate_to(p->log, offset);
+    /* At or past the log end there is no batch to cut, but an epoch this broker assigned
+     * as leader and never wrote in may sit at the log end; truncating there drops it
+     * (else the next fetch diverges again). */
+    bool cut = offset < leo;
+    if (cut) {
+        SL_LOG(SL_INFO, "fetcher", "truncated", "topic=%s partition=%d from=%" PRId64
+               " to=%" PRId64 " why=%s", p->topic->name, p->id, leo, offset, why);
+    }
+    int rc = storage_log_truncate_to(p->log, cut ? offset : leo);
     if (rc < 0) {
         SL_LOG(SL_ERROR, "fetcher", "truncate_failed", "topic=%s partition=%d err=%s",
                p->topic->name, p->id, sl_strerror(rc));
         return;
     }
+    if (!cut) return;
     broker_pstate_load(p->pstate, p->log);
     if (p->high_watermark > storage_log_end_offset(p->log)) {
         p->high_watermark = storage_log_end_offset(p->log);

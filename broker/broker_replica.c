@@ -290,7 +290,13 @@ static void become_leader(broker *b, broker_partition *p, int64_t now_ms) {
     followers_sync(b, p, new_epoch, now_ms);
     if (new_epoch) {
         p->epoch_start_offset = storage_log_end_offset(p->log);
-        storage_log_epoch_assign(p->log, p->leader_epoch, p->epoch_start_offset);
+        /* A restarted broker replays the metadata log through leader epochs that ended
+         * long ago. Recording such an epoch at today's log end would erase every cached
+         * entry from it on (assign drops later epochs and later start offsets), so only an
+         * epoch newer than the whole cache starts here. */
+        if (p->leader_epoch > storage_log_latest_epoch(p->log)) {
+            storage_log_epoch_assign(p->log, p->leader_epoch, p->epoch_start_offset);
+        }
         SL_LOG(SL_INFO, "replica", "became_leader", "topic=%s partition=%d epoch=%d leo=%" PRId64
                " hw=%" PRId64 " isr_count=%d", p->topic->name, p->id, p->leader_epoch,
                p->epoch_start_offset, p->high_watermark, p->isr.count);

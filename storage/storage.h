@@ -262,9 +262,10 @@ int storage_log_max_timestamp(storage_log *log, int64_t *offset_out, int64_t *ti
  * batches go: when offset falls inside a batch the log end offset becomes that batch's
  * base offset (in a gap of a compacted log: offset itself). Later segments are deleted;
  * indexes, the epoch cache and the cleaner checkpoint are cut; the result is
- * fdatasync'd. offset >= log end offset is a no-op. Below the first segment this is
- * storage_log_truncate_fully_and_start_at(offset). Returns SL_OK, SL_E_INVALID
- * (offset < 0), SL_E_FATAL, -errno. */
+ * fdatasync'd. offset >= log end offset keeps every batch but still drops epoch-cache
+ * entries starting at the log end (Kafka: a leader's epoch it never wrote in). Below the
+ * first segment this is storage_log_truncate_fully_and_start_at(offset). Returns SL_OK,
+ * SL_E_INVALID (offset < 0), SL_E_FATAL, -errno. */
 int storage_log_truncate_to(storage_log *log, int64_t offset);
 /* Delete every segment and restart the log empty at offset (snapshot install): start
  * offset = end offset = offset; the epoch cache is cleared. */

@@ -211,7 +211,17 @@ int storage_log_drop_tail(storage_log *log, int32_t from) {
 int storage_log_truncate_to(storage_log *log, int64_t offset) {
     if (log->failed) return SL_E_FATAL;
     SL_RETURN_IF(offset < 0, SL_E_INVALID, "offset=%" PRId64, offset);
-    if (offset >= storage_log_end_offset(log)) return SL_OK;
+    if (offset >= storage_log_end_offset(log)) {
+        /* Kafka's UnifiedLog.truncateTo: the epoch cache is cut at the log end even so. A
+         * leader that assigned its epoch and was replaced before writing in it holds an
+         * entry there that the next leader does not; kept, it makes every fetch of this
+         * follower diverge again with nothing to truncate. */
+        if (storage_epochs_truncate_from_end(&log->epochs, storage_log_end_offset(log))) {
+            int rc = storage_epochs_persist(log);
+            if (rc != SL_OK) return storage_log_fail(log, rc, "epoch_checkpoint");
+        }
+        return SL_OK;
+    }
     if (offset < log->segments[0]->base_offset) {
         return storage_log_truncate_fully_and_start_at(log, offset);
     }

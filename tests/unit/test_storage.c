@@ -839,6 +839,27 @@ START_TEST(test_truncate_cuts_epoch_cache) {
 }
 END_TEST
 
+/* A leader's epoch assigned at the log end and never written in is dropped by a
+ * truncation at (or past) the log end; batches and earlier epochs stay. */
+START_TEST(test_truncate_at_end_drops_unwritten_epoch) {
+    fx_open();
+    fx_epoch = 1;
+    fx_append(5, 10);
+    ck_assert_int_eq(storage_log_epoch_assign(fx_log, 3, 5), SL_OK);
+    ck_assert_int_eq(storage_log_latest_epoch(fx_log), 3);
+    ck_assert_int_eq(storage_log_truncate_to(fx_log, 5), SL_OK);
+    ck_assert_int_eq(storage_log_end_offset(fx_log), 5);
+    ck_assert_int_eq(storage_log_latest_epoch(fx_log), 1);
+    ck_assert_int_eq(storage_log_epoch_assign(fx_log, 4, 5), SL_OK);
+    ck_assert_int_eq(storage_log_truncate_to(fx_log, 100), SL_OK);
+    ck_assert_int_eq(storage_log_end_offset(fx_log), 5);
+    ck_assert_int_eq(storage_log_latest_epoch(fx_log), 1);
+    fx_close_and_verify();
+    fx_open(); /* the cut was persisted */
+    ck_assert_int_eq(storage_log_latest_epoch(fx_log), 1);
+}
+END_TEST
+
 /* ================= epochs ================= */
 
 static void fx_epoch_expect(int32_t epoch, int32_t want_epoch, int64_t want_end) {
@@ -1039,7 +1060,8 @@ Suite *storage_suite(void) {
         { "start_offset", { test_advance_start_offset } },
         { "truncate",
           { test_truncate_within_active_segment, test_truncate_across_segments,
-            test_truncate_fully_and_start_at, test_truncate_cuts_epoch_cache } },
+            test_truncate_fully_and_start_at, test_truncate_cuts_epoch_cache,
+            test_truncate_at_end_drops_unwritten_epoch } },
         { "epochs", { test_epoch_end_offset_kafka_cases, test_epoch_checkpoint_round_trip } },
         { "flush",
           { test_flush_every_message, test_flush_never_until_asked,
