@@ -6,13 +6,13 @@ only the processes this fixture started, prints the logs of a failed test's clus
 fails if any log holds an AddressSanitizer or UndefinedBehaviorSanitizer report.
 """
 import os
-import random
-import socket
 import subprocess
 import tempfile
 import time
 
 import pytest
+
+from sluice_ports import pick_base_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN_DIR = os.environ.get("SLUICE_BIN_DIR", os.path.join(ROOT, "build", "bin"))
@@ -33,28 +33,6 @@ def wait_for(cond, timeout, what, interval=0.05):
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-
-
-def _ports_free(base, count):
-    for offset in list(range(count)) + [100 + i for i in range(count)] + [200 + i for i in range(count)]:
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("127.0.0.1", base + offset))
-        except OSError:
-            return False
-        finally:
-            s.close()
-    return True
-
-
-def pick_base_port(count):
-    rng = random.Random(os.getpid() ^ int(time.time() * 1000))
-    for _ in range(200):
-        base = rng.randrange(10000, 32000 - 300, 10)  # below the ephemeral range
-        if _ports_free(base, count):
-            return base
-    raise RuntimeError("no free port range on 127.0.0.1")
 
 
 class Cluster:

@@ -4,7 +4,6 @@ off and on."""
 import threading
 import time
 
-import pytest
 from confluent_kafka import KafkaError
 from confluent_kafka.admin import NewTopic
 

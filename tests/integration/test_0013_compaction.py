@@ -1,7 +1,6 @@
 """cleanup.policy=compact on a real cluster: after enough small segments, a consumer
 reading from the beginning sees (about) one record per key, the latest; tombstones and
 retention interplay are covered by the storage unit tests."""
-import time
 
 from conftest import wait_for
 from sluice_clients import consume_all, create_topic, produce_all, producer

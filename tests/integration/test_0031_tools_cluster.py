@@ -14,7 +14,6 @@ import re
 import subprocess
 import time
 
-import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from conftest import BIN_DIR, wait_for
