@@ -10,6 +10,7 @@
 #include "broker/broker_int.h"
 #include "common/sl_alloc.h"
 #include "common/sl_err.h"
+#include "common/sl_failpoint.h"
 #include "common/sl_log.h"
 #include "common/sl_time.h"
 
@@ -117,6 +118,14 @@ static void handle_divergence(broker *b, broker_partition *p,
                               const protocol_FetchResponse_PartitionData *pd) {
     int32_t le = pd->DivergingEpoch.Epoch;
     int64_t lend = pd->DivergingEpoch.EndOffset;
+#ifdef SL_FAILPOINTS
+    if (sl_failpoint_on("skip_truncation")) {
+        /* planted: keep the divergent tail and claim the leader's epoch from our log end,
+         * so the next fetch is accepted and appends after it */
+        storage_log_epoch_assign(p->log, p->leader_epoch, storage_log_end_offset(p->log));
+        return;
+    }
+#endif
     if (le < 0 || lend < 0) {
         partition_truncate(b, p, p->high_watermark, "leader_has_no_epoch");
         return;

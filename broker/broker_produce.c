@@ -8,6 +8,7 @@
 #include "common/sl_alloc.h"
 #include "common/sl_crc32c.h"
 #include "common/sl_err.h"
+#include "common/sl_failpoint.h"
 #include "common/sl_log.h"
 #include "common/sl_time.h"
 
@@ -235,6 +236,9 @@ broker_handled broker_handle_produce(broker_request *req) {
                 continue;
             }
             if (pr->Acks != -1) continue;
+#ifdef SL_FAILPOINTS
+            if (sl_failpoint_on("ack_before_replication")) continue; /* planted: acks=1 */
+#endif
             broker_partition *p = broker_partition_get(b, td->Name.ptr, (size_t)td->Name.len,
                                                        td->PartitionData.items[i].Index);
             if (p->high_watermark > last) continue;

@@ -8,7 +8,7 @@ BUILD_PKGS="build-essential libevent-dev libssl-dev libzstd-dev libprotobuf-c-de
 protobuf-c-compiler check libjemalloc-dev zlib1g-dev liblz4-dev libsnappy-dev pkg-config
 clang librdkafka-dev libjansson-dev python3"
 TEST_PKGS="kcat python3-confluent-kafka python3-kafka python3-pytest libclang-rt-14-dev
-iproute2 procps systemd docker-compose shellcheck burrow"
+iproute2 iptables procps systemd docker-compose shellcheck burrow"
 
 want="$BUILD_PKGS $TEST_PKGS"
 installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' $want 2>/dev/null |
