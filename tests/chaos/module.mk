@@ -35,9 +35,12 @@ test-chaos: test-chaos-checker $(CHAOS_BINS)
 	done
 
 # Failpoint binaries live in their own build directory ($(B)/fp), never mixed with these.
-test-chaos-failpoint:
+test-chaos-failpoint: $(CHAOS_BINS)
 	$(MAKE) B=$(B)/fp CHAOS_FAILPOINTS=1 $(B)/fp/bin/sluice-controller \
 	    $(B)/fp/bin/sluice-broker $(B)/fp/bin/sluice
+	@# the failpoint build carries the switchboard; the release build none of it
+	nm $(B)/fp/bin/sluice-broker | grep -q ' T sl_failpoint_on$$'
+	! nm $(B)/bin/sluice-broker $(B)/bin/sluice-controller | grep -q sl_failpoint
 	$(PYTHON) tests/chaos/chaos.py --bin-dir $(B)/fp/bin --seconds $(CHAOS_SHORT_S) \
 	    --seed 303 --cycle --faults stall_followers_kill_leader,kill_leader \
 	    --heal-timeout 30 --failpoint ack_before_replication --expect-violation
