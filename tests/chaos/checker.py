@@ -22,11 +22,14 @@ History files (tab-separated, one event per line; times are time.time() seconds)
   drain.log       D p offset value        the final read of every partition from its start
                   E p low high            watermarks the drain read up to
                   K p offset              the group's committed offset after the run
+  batches.log     B p base last producer_id producer_epoch   every batch in the final log
+                                                         (optional; from dump-log)
   meta.json       {"seed", "run", "topic", "partitions", "produce_start", "produce_stop",
                    "group_caught_up"}
 
-Values are `run:inst:seq:key:padding`; a value that is not printable ASCII is written as
-`hex:` + its hex digits (and is then a phantom: the workload never sends such bytes).
+Values are exactly `run:inst:seq:k<seq % KEYS>:<PAD>` (value_of); anything else is a
+phantom. A value that is not printable ASCII is written as `hex:` + its hex digits (and is
+then a phantom: the workload never sends such bytes).
 
 Checks (each counted, with up to EVIDENCE_MAX examples):
   lost               an acknowledged value missing from the drain
@@ -41,6 +44,19 @@ Checks (each counted, with up to EVIDENCE_MAX examples):
                      below any acknowledged commit
   group_missed       a drained value below the group's final committed offset that no group
                      member ever read (a commit skipped records)
+  drain_gaps         the drain is not exactly the offsets between its watermarks: a hole
+                     (an offset never delivered) or a record at or past the high watermark
+Positions count too: an acknowledged value, or a value a group member read (it was below
+the high watermark, so committed), must be in the drain at that very offset; found only
+elsewhere or not at all, it is lost. A group member's reads in one assignment must start at
+or past every commit acknowledged before that assignment (commit_regressions).
+A later copy of a value that sits in a batch of the same producer id under a higher producer
+epoch than the first copy is not a broker duplicate: the client re-sent it after bumping its
+epoch, and a broker cannot match sequences across epochs (librdkafka before 2.10 bumps the
+epoch of every partition when one partition gets OUT_OF_ORDER_SEQUENCE_NUMBER for a request
+that is not first in flight, re-sending other partitions' unacknowledged batches that may
+already be written: librdkafka issue #4953). Such copies are left out of the duplicate and
+order checks and counted as `resent_after_epoch_bump`.
 unavailable_s is the wall time, between the first acknowledgement and the producers'
 stop, during which at least one partition got no acknowledgement for UNAVAILABLE_GAP_S.
 """
@@ -53,7 +69,9 @@ from collections import defaultdict
 EVIDENCE_MAX = 10
 UNAVAILABLE_GAP_S = 1.0
 VIOLATIONS = ("lost", "duplicated", "reordered", "phantom", "offset_conflicts",
-              "commit_regressions", "group_missed")
+              "commit_regressions", "group_missed", "drain_gaps")
+KEYS = 64         # the workload's keys per producer: k0 … k63, key of seq = k{seq % KEYS}
+PAD = "x" * 40    # the workload's padding: values are about 70 bytes
 
 
 class History:
@@ -62,6 +80,7 @@ class History:
     def __init__(self):
         self.seed = None
         self.run = None
+        self.partitions = None    # the topic's partition count (meta.json), if known
         self.produce_start = None
         self.produce_stop = None
         self.group_caught_up = False
@@ -75,6 +94,7 @@ class History:
         self.drain = []           # (p, offset, value)
         self.drain_ends = {}      # p -> (low, high)
         self.final_committed = {}  # p -> offset
+        self.batches = defaultdict(list)  # p -> [(base, last, producer id, epoch)], sorted
 
     def announce(self, inst, max_seq):
         if max_seq > self.sent.get(inst, -1):
@@ -109,7 +129,8 @@ class Report:
         c = self.counts
         extra = " ".join(f"{k}={v}" for k, v in self.info.items())
         return (f"details: offset_conflicts={c['offset_conflicts']} "
-                f"commit_regressions={c['commit_regressions']} group_missed={c['group_missed']}"
+                f"commit_regressions={c['commit_regressions']} group_missed={c['group_missed']} "
+                f"drain_gaps={c['drain_gaps']}"
                 + (" " + extra if extra else ""))
 
     def lines(self):
@@ -125,16 +146,19 @@ class Report:
 
 # ---------------------------------------------------------------- values
 
+def value_of(run, inst, seq):
+    """The value the workload sends as sequence number seq of producer instance inst."""
+    return f"{run}:{inst}:{seq}:k{seq % KEYS}:{PAD}"
+
+
 def parse_value(value, run):
-    """(instance, seq) of a workload value of this run, or None for anything else."""
+    """(instance, seq) of a workload value of this run, or None for anything else (also
+    for any byte that differs from what value_of builds)."""
     parts = value.split(":")
-    if len(parts) < 4 or parts[0] != run:
+    if len(parts) != 5 or parts[0] != run or not parts[2].isdigit():
         return None
-    try:
-        seq = int(parts[2])
-    except ValueError:
-        return None
-    return (parts[1], seq) if seq >= 0 else None
+    seq = int(parts[2])
+    return (parts[1], seq) if value == value_of(run, parts[1], seq) else None
 
 
 def encode_value(raw):
@@ -187,6 +211,11 @@ def _load_drain(h, fields):
         h.final_committed[int(fields[1])] = int(fields[2])
 
 
+def _load_batches(h, fields):
+    if fields[0] == "B":
+        h.batches[int(fields[1])].append(tuple(int(x) for x in fields[2:6]))
+
+
 def _read_lines(path, loader, h):
     with open(path, encoding="ascii", errors="replace") as f:
         for line in f:
@@ -207,6 +236,7 @@ def load_dir(path):
         meta = json.load(f)
     h.seed = meta.get("seed")
     h.run = meta.get("run")
+    h.partitions = meta.get("partitions")
     h.produce_start = meta.get("produce_start")
     h.produce_stop = meta.get("produce_stop")
     h.group_caught_up = bool(meta.get("group_caught_up"))
@@ -218,16 +248,52 @@ def load_dir(path):
             _read_lines(full, _load_consumer, h)
         elif name == "drain.log":
             _read_lines(full, _load_drain, h)
+        elif name == "batches.log":
+            _read_lines(full, _load_batches, h)
+    for v in h.batches.values():
+        v.sort()
     return h
 
 
 # ---------------------------------------------------------------- checks
 
+def _batch_of(h, p, off):
+    """(base, last, producer id, epoch) of the batch holding (p, off), or None."""
+    bs = h.batches.get(p)
+    if not bs:
+        return None
+    i = bisect.bisect_right(bs, (off, float("inf"))) - 1
+    return bs[i] if i >= 0 and bs[i][0] <= off <= bs[i][1] else None
+
+
+def _resent_copies(h):
+    """Drain positions holding a later copy of a value that the same producer id wrote
+    again under a higher producer epoch (see the module's notes)."""
+    where = defaultdict(list)
+    for p, off, value in h.drain:
+        where[value].append((p, off))
+    out = set()
+    for value, places in where.items():
+        if len(places) < 2:
+            continue
+        places.sort(key=lambda x: x[1])
+        first = _batch_of(h, *places[0])
+        for p, off in places[1:]:
+            b = _batch_of(h, p, off)
+            if first and b and b[2] == first[2] and b[3] > first[3]:
+                out.add((p, off))
+    return out
+
+
 def _check_drain(h, rep):
     """lost, duplicated, reordered and phantom over the final drain."""
     seen = defaultdict(list)  # value -> [(p, offset)]
     last_seq = {}             # (instance, p) -> (seq, offset)
+    resent = _resent_copies(h)
+    rep.info["resent_after_epoch_bump"] = len(resent)
     for p, off, value in sorted(h.drain, key=lambda d: (d[0], d[1])):
+        if (p, off) in resent:
+            continue
         seen[value].append((p, off))
         parsed = parse_value(value, h.run)
         if parsed is None or parsed[1] > h.sent.get(parsed[0], -1):
@@ -253,6 +319,38 @@ def _check_drain(h, rep):
             rep.add("lost", f"{value!r} acknowledged at p={p} offset={off} t={t:.3f} "
                     f"is not in the drain")
     return seen
+
+
+def _check_positions(h, rep, seen):
+    """An acknowledged or group-read value must be in the drain at its own offset; the
+    drain must cover exactly [low, high) of each partition it read."""
+    drained = set((p, off) for p, off, _ in h.drain)
+    for p, off, value, t in h.acks:
+        if (p, off) not in drained and value in seen:
+            rep.add("lost", f"{value!r} acknowledged at p={p} offset={off} t={t:.3f} is in "
+                    f"the drain only at {seen[value][:3]}: its offset is empty")
+    acked = set(a[2] for a in h.acks)  # their losses are counted above and in _check_drain
+    missing = set()
+    for member, p, off, value, t in h.reads:
+        if (p, off) in drained or (p, off) in missing or value in acked or \
+                parse_value(value, h.run) is None:
+            continue
+        missing.add((p, off))
+        rep.add("lost", f"{value!r} read by {member} at p={p} offset={off} t={t:.3f} (below "
+                f"the high watermark then) is not at that offset in the drain")
+    by_p = defaultdict(set)
+    for p, off, _ in h.drain:
+        by_p[p].add(off)
+    for p, (lo, hi) in sorted(h.drain_ends.items()):
+        offs = by_p.get(p, set())
+        holes = [o for o in range(lo, hi) if o not in offs]
+        if holes:
+            rep.add("drain_gaps", f"p={p}: {len(holes)} offsets in [{lo}, {hi}) never "
+                    f"delivered, first {holes[:5]}", len(holes))
+        beyond = sorted(o for o in offs if o >= hi)
+        if beyond:
+            rep.add("drain_gaps", f"p={p}: records at {beyond[:5]} at or past the high "
+                    f"watermark {hi} (the log was cut below what was read)", len(beyond))
 
 
 def _check_reads(h, rep):
@@ -337,9 +435,32 @@ def _check_commits(h, rep):
     for p, commits in sorted(by_p.items()):
         best = _check_commits_partition(p, commits, assigned, rep)
         final = h.final_committed.get(p)
-        if h.group_caught_up and best is not None and (final is None or final < best[2]):
+        # a final offset below an acknowledged commit is wrong whether or not the group
+        # caught up; a missing one only counts when it did (else it may not have committed)
+        if best is not None and (final is None and h.group_caught_up or
+                                 final is not None and final < best[2]):
             rep.add("commit_regressions", f"p={p} final committed offset {final} is below "
                     f"{best[2]} committed by {best[0]} at {best[4]:.3f}")
+    _check_read_starts(h, by_p, assigned, rep)
+
+
+def _check_read_starts(h, by_p, assigned, rep):
+    """A member given a partition starts at its committed offset: every read in that
+    assignment is at or past each commit acknowledged before it."""
+    flagged = set()
+    for member, p, off, value, t in h.reads:
+        commits = by_p.get(p)
+        ta = _latest_before(assigned.get((member, p), []), t)
+        if not commits or ta is None or (member, p, ta) in flagged:
+            continue
+        before = [c for c in commits if c[4] < ta]
+        if not before:
+            continue
+        top = max(before, key=lambda c: c[2])
+        if off < top[2]:
+            flagged.add((member, p, ta))
+            rep.add("commit_regressions", f"p={p} {member} (assigned {ta:.3f}) read offset "
+                    f"{off} at {t:.3f}, below {top[2]} committed by {top[0]} at {top[4]:.3f}")
 
 
 def _check_group_coverage(h, rep):
@@ -362,6 +483,9 @@ def unavailable_seconds(h):
     start = min(min(ts) for ts in by_p.values())
     stop = h.produce_stop if h.produce_stop is not None else max(max(t) for t in by_p.values())
     gaps = []
+    for p in range(h.partitions or 0):
+        if p not in by_p:
+            gaps.append((start, stop))  # never acknowledged anything
     for ts in by_p.values():
         ts.sort()
         points = [start] + ts + [max(stop, ts[-1])]
@@ -380,12 +504,14 @@ def unavailable_seconds(h):
 def check(h):
     rep = Report()
     rep.seed = h.seed
-    _check_drain(h, rep)
+    seen = _check_drain(h, rep)
+    _check_positions(h, rep, seen)
     _check_reads(h, rep)
     _check_commits(h, rep)
     _check_group_coverage(h, rep)
     rep.unavailable_s = unavailable_seconds(h)
     rep.info = {
+        "resent_after_epoch_bump": rep.info.get("resent_after_epoch_bump", 0),
         "drained": len(h.drain),
         "consumed": len(h.reads),
         "commits": sum(1 for c in h.commits if c[5] is None and c[2] >= 0),

@@ -13,8 +13,8 @@ import checker  # noqa: E402
 RUN = "r1"
 
 
-def val(inst, seq, key=0):
-    return f"{RUN}:{inst}:{seq}:k{key}:xxxx"
+def val(inst, seq):
+    return checker.value_of(RUN, inst, seq)
 
 
 def clean_history():
@@ -23,6 +23,7 @@ def clean_history():
     h = checker.History()
     h.seed = 7
     h.run = RUN
+    h.partitions = 2
     h.produce_start, h.produce_stop = 100.0, 104.0
     h.group_caught_up = True
     offsets = {0: 0, 1: 0}
@@ -72,9 +73,10 @@ def test_legitimate_oddities_pass():
     extra = val("p1.0", 10)
     h.failed.append((extra, "Local: Message timed out", 109.0))
     h.drain.append((0, 10, extra))
+    h.drain_ends[0] = (0, 11)
     h.reads.append(("c2", 0, 10, extra, 109.5))
-    p, off, v = next(d for d in h.drain if d[0] == 0 and d[1] == 3)
-    h.reads.append(("c2", p, off, v, 104.0))
+    p, off, v = next(d for d in h.drain if d[0] == 0 and d[1] == 6)
+    h.reads.append(("c2", p, off, v, 104.0))  # c1 read it too, but committed only 5
     h.commits.append(("c1", 0, 1, 103.2, 103.3, "REBALANCE_IN_PROGRESS"))
     h.commits.append(("c2", 1, -1001, 104.5, 104.6, None))  # nothing new to commit
     h.final_committed[0] = 11
@@ -121,10 +123,13 @@ def test_phantom_in_drain_and_in_group_reads():
     h.drain.append((1, 50, val("p9.0", 0)))           # unknown producer instance
     h.drain.append((1, 51, val("p1.0", 999)))         # sequence never announced
     h.drain.append((1, 52, "hex:00ff"))               # bytes the workload never sends
-    h.drain.append((1, 53, "r0:p1.0:1:k1:xxxx"))      # another run's value
+    h.drain.append((1, 53, val("p1.0", 1).replace(RUN, "r0", 1)))  # another run's value
+    h.drain.append((1, 54, val("p1.0", 2)[:-1] + "y"))  # a sent value with a changed byte
+    h.drain.append((1, 55, val("p1.0", 3)[:-5]))        # … and a truncated one
+    h.drain.append((1, 56, val("p1.0", 4).replace(":k4:", ":k5:")))  # … with another key
     h.reads.append(("c2", 1, 60, val("p2.0", 500), 105.0))
     found, rep = counts(h)
-    assert found.get("phantom") == 5, rep.lines()
+    assert found.get("phantom") == 8, rep.lines()
 
 
 def test_offset_holding_two_values():
@@ -202,16 +207,97 @@ def test_unavailable_seconds_is_the_union_of_ack_gaps():
 
 def test_value_encoding_round_trip():
     assert checker.encode_value(b"r1:p1.0:3:k3:xx") == "r1:p1.0:3:k3:xx"
+    assert checker.parse_value(val("p1.0", 3), RUN) == ("p1.0", 3)
+    assert checker.parse_value(val("p1.0", 3) + "x", RUN) is None
+    assert checker.parse_value(val("p1.0", 3).replace(":3:", ":+3:"), RUN) is None
     assert checker.encode_value(b"a\tb") == "hex:" + b"a\tb".hex()
     assert checker.encode_value(b"\xff") == "hex:ff"
     assert checker.encode_value(None) == "hex:"
-    assert checker.parse_value("r1:p1.0:3:k3:xx", "r1") == ("p1.0", 3)
+    assert checker.parse_value("r1:p1.0:3:k3:xx", "r1") is None  # not the workload's padding
     assert checker.parse_value("hex:ff", "r1") is None
+
+
+def test_acknowledged_value_moved_to_another_offset():
+    """The value is in the drain, but not where it was acknowledged: its offset is empty."""
+    h = clean_history()
+    i = next(i for i, d in enumerate(h.drain) if d[0] == 1 and d[1] == 2)
+    p, off, v = h.drain.pop(i)
+    h.drain.append((0, 10, v))
+    h.drain_ends[0] = (0, 11)
+    found, rep = counts(h)
+    assert found.get("lost") == 1, rep.lines()
+    assert found.get("drain_gaps") == 1, rep.lines()  # the hole at (1, 2)
+
+
+def test_value_read_by_the_group_missing_from_the_drain():
+    """A failed delivery that was written, read by the group (so committed), then lost."""
+    h = clean_history()
+    h.announce("p1.0", 10)
+    extra = val("p1.0", 10)
+    h.failed.append((extra, "Local: Message timed out", 103.0))
+    h.reads.append(("c2", 0, 10, extra, 103.9))
+    found, rep = counts(h)
+    assert found.get("lost") == 1, rep.lines()
+
+
+def test_drain_above_the_high_watermark_or_with_holes():
+    h = clean_history()
+    h.drain_ends[0] = (0, 8)       # two drained records sit at or past the high watermark
+    h.drain_ends[1] = (0, 12)      # two offsets below it were never delivered
+    found, rep = counts(h)
+    assert found.get("drain_gaps") == 4, rep.lines()
+
+
+def test_reads_below_a_commit_acknowledged_before_the_assignment():
+    """c2 was assigned after c1's commit of 5 was acknowledged, yet read offset 3: the
+    coordinator handed out an older offset."""
+    h = clean_history()
+    p, off, v = next(d for d in h.drain if d[0] == 0 and d[1] == 3)
+    h.reads.append(("c2", p, off, v, 104.0))
+    found, rep = counts(h)
+    assert found.get("commit_regressions") == 1, rep.lines()
+
+
+def test_final_committed_offset_checked_even_when_the_group_lagged():
+    h = clean_history()
+    h.group_caught_up = False
+    h.final_committed[0] = 2
+    found, rep = counts(h)
+    assert found.get("commit_regressions") == 1, rep.lines()
+
+
+def test_a_partition_never_acknowledged_is_unavailable_throughout():
+    h = clean_history()
+    h.partitions = 3
+    assert checker.unavailable_seconds(h) == pytest.approx(104.0 - 100.0, abs=0.01)
+
+
+def with_copy(h, epoch_first, epoch_again):
+    """p1.0's value 4 (partition 0, offset 2) written again at offset 10 of partition 0 by
+    the same producer id under the given epochs (batches as dump-log reports them)."""
+    p, off, v = next(d for d in h.drain if d[0] == 0 and d[2] == val("p1.0", 4))
+    h.drain.append((0, 10, v))
+    h.drain_ends[0] = (0, 11)
+    h.batches[0] = [(o, o, 7, epoch_first) for o in range(10)] + [(10, 10, 7, epoch_again)]
+    return h
+
+
+def test_copy_resent_under_a_new_producer_epoch_is_not_a_duplicate():
+    found, rep = counts(with_copy(clean_history(), 0, 1))
+    assert found == {}, rep.lines()
+    assert rep.info["resent_after_epoch_bump"] == 1
+
+
+def test_copy_under_the_same_producer_epoch_is_a_duplicate():
+    found, rep = counts(with_copy(clean_history(), 1, 1))
+    assert found.get("duplicated") == 1 and found.get("reordered") == 1, rep.lines()
+    assert rep.info["resent_after_epoch_bump"] == 0
 
 
 def write_dir(h, path):
     with open(os.path.join(path, "meta.json"), "w") as f:
-        json.dump({"seed": h.seed, "run": h.run, "produce_start": h.produce_start,
+        json.dump({"seed": h.seed, "run": h.run, "partitions": h.partitions,
+                   "produce_start": h.produce_start,
                    "produce_stop": h.produce_stop, "group_caught_up": h.group_caught_up}, f)
     with open(os.path.join(path, "producer-1.log"), "w") as f:
         for inst, seq in h.sent.items():
@@ -234,6 +320,10 @@ def write_dir(h, path):
             f.write(f"E\t{p}\t{lo}\t{hi}\n")
         for p, off in h.final_committed.items():
             f.write(f"K\t{p}\t{off}\n")
+    with open(os.path.join(path, "batches.log"), "w") as f:
+        for p, bs in h.batches.items():
+            for b in bs:
+                f.write("\t".join(map(str, ("B", p) + b)) + "\n")
 
 
 def run_cli(path):
@@ -248,6 +338,13 @@ def test_command_line_on_a_clean_run(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.splitlines()[0] == ("acked=20 lost=0 duplicated=0 reordered=0 phantom=0 "
                                         "unavailable_s=0.0 seed=7")
+
+
+def test_command_line_reads_batches(tmp_path):
+    write_dir(with_copy(clean_history(), 0, 1), tmp_path)
+    r = run_cli(tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "resent_after_epoch_bump=1" in r.stdout
 
 
 def test_command_line_exits_non_zero_with_evidence(tmp_path):

@@ -29,10 +29,8 @@ import time
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checker import encode_value  # noqa: E402
+from checker import KEYS, encode_value, value_of  # noqa: E402
 
-KEYS = 64              # distinct keys per producer (spread over every partition)
-PAD = "x" * 40         # values are about 70 bytes
 BATCH = 10             # values announced and handed to the client at a time
 QUEUE_MAX = 200_000    # messages buffered in the client before produce() backs off
 
@@ -123,7 +121,7 @@ def produce_loop(args, hist, inst, p, on_delivery, fatal):
         hist.write("S", inst, seq + BATCH - 1, f"{time.time():.6f}")
         for _ in range(BATCH):
             key = f"k{seq % KEYS}"
-            value = f"{args.run}:{inst}:{seq}:{key}:{PAD}"
+            value = value_of(args.run, inst, seq)
             for _ in range(100000):
                 try:
                     p.produce(args.topic, value=value.encode(), key=key.encode(),

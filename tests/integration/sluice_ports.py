@@ -10,7 +10,8 @@ import time
 
 
 def ports_free(base, count):
-    for offset in list(range(count)) + [100 + i for i in range(count)] + [200 + i for i in range(count)]:
+    offsets = [k * 100 + i for k in range(3) for i in range(count)]
+    for offset in offsets:
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
