@@ -497,6 +497,8 @@ struct broker {
     /* partition logs to open, a time slice per loop turn (broker_replica.c) */
     struct broker_open_item *open_queue;
     int32_t open_head, open_count, open_cap;
+    int64_t open_fail_log_ms;      /* last log_open_failed line (rate limit) */
+    int64_t open_fail_suppressed;  /* failures not logged since */
     struct event *open_ev;
     struct event *tick_ev;
     struct event *sig_term, *sig_int;

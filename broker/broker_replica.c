@@ -194,8 +194,18 @@ static int partition_open_log(broker *b, broker_partition *p) {
     storage_cfg_from(&p->lcfg, &sc);
     int rc = storage_log_open(dir, &sc, sl_wall_ms(), &p->log);
     if (rc < 0) {
-        SL_LOG(SL_ERROR, "replica", "log_open_failed", "topic=%s partition=%d dir=%s err=%s",
-               p->topic->name, p->id, dir, sl_strerror(rc));
+        /* One line a second at most: out of descriptors, thousands of partitions fail
+         * together and retry every OPEN_RETRY_MS. */
+        int64_t now = sl_now_ms();
+        if (now - b->open_fail_log_ms >= 1000) {
+            SL_LOG(SL_ERROR, "replica", "log_open_failed",
+                   "topic=%s partition=%d dir=%s err=%s suppressed=%lld", p->topic->name, p->id,
+                   dir, sl_strerror(rc), (long long)b->open_fail_suppressed);
+            b->open_fail_log_ms = now;
+            b->open_fail_suppressed = 0;
+        } else {
+            b->open_fail_suppressed++;
+        }
         return rc;
     }
     p->high_watermark = hw_load(p->log);

@@ -232,7 +232,11 @@ int storage_log_open(const char *dir,
     storage_epochs_init(&log->epochs);
     int rc = log_open_recover(log, now_ms);
     if (rc != SL_OK) {
-        SL_LOG(SL_ERROR, STORAGE_MOD, "log_open_failed", "dir=%s err=\"%s\"", dir, sl_strerror(rc));
+        /* Out of descriptors or memory is the caller's to report: it may be opening
+         * thousands of logs and aggregate the failures (the broker does). */
+        bool exhausted = rc == -EMFILE || rc == -ENFILE || rc == -ENOMEM;
+        SL_LOG(exhausted ? SL_DEBUG : SL_ERROR, STORAGE_MOD, "log_open_failed",
+               "dir=%s err=\"%s\"", dir, sl_strerror(rc));
         log_free(log);
         return rc;
     }
