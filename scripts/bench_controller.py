@@ -346,6 +346,21 @@ def log_count(node, needle):
     return n
 
 
+def open_failures(node):
+    """Failed log opens: the broker logs one line a second at most, with the number of
+    failures it did not log since (suppressed=N)."""
+    n = 0
+    try:
+        with open(os.path.join(CLUSTER_DIR, "logs", node + ".log"), "rb") as f:
+            for line in f:
+                if b"mod=replica event=log_open_failed" in line:
+                    m = re.search(rb" suppressed=(\d+)", line)
+                    n += 1 + (int(m.group(1)) if m else 0)
+    except OSError:
+        pass
+    return n
+
+
 def bench_partitions(admin, topics, per_topic, batch, metadata_timeout, idle_s):
     total = topics * per_topic
     name = "partitions_10k" if total == 10_000 else f"partitions_{total}"
@@ -404,6 +419,19 @@ def bench_partitions(admin, topics, per_topic, batch, metadata_timeout, idle_s):
                      for b in brokers), flush=True)
     for e in errors[:5]:
         log(f"  create error: {e}")
+    # RSS and idle CPU once every broker has opened its replicas' logs (brokers open them
+    # from a queue, a slice at a time; counted from their log_opened lines)
+    per_broker = total * 3 // len(BROKER_ADDRS)
+    opened = {}
+    deadline = time.monotonic() + metadata_timeout
+    while time.monotonic() < deadline:
+        opened = {b: log_count(b, b"event=log_opened topic=p10k-") for b in brokers
+                  if node_pid(b) is not None}
+        if all(v >= per_broker for v in opened.values()):
+            break
+        time.sleep(0.2)
+    print(f"{name}_logs_opened_s={time.monotonic() - t0:.2f} "
+          + " ".join(f"{b}={v}/{per_broker}" for b, v in opened.items()), flush=True)
     pids = {n: node_pid(n) for n in NODES}
     print(f"{name}_rss_mib " + " ".join(
         f"{n}={rss_mib(p):.0f}" if p else f"{n}=dead" for n, p in pids.items()), flush=True)
@@ -422,7 +450,7 @@ def bench_partitions(admin, topics, per_topic, batch, metadata_timeout, idle_s):
         except (OSError, KeyError, TypeError):
             cpu.append(f"{n}=dead")
     print(f"{name}_idle_cpu_pct window_s={span:.0f} " + " ".join(cpu), flush=True)
-    failed = {n: log_count(n, b"event=log_open_failed") for n in NODES if n.startswith("b")}
+    failed = {n: open_failures(n) for n in NODES if n.startswith("b")}
     emfile = {n: log_count(n, b"Too many open files") for n in NODES}
     if any(failed.values()) or any(emfile.values()):
         print(f"{name}_errors "
