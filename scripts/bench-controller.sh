@@ -27,17 +27,8 @@ export TRIALS=${TRIALS:-20} COMMITS=${COMMITS:-200} SKIP=${SKIP:-}
 export PARTITION_TOPICS=${PARTITION_TOPICS:-100} PARTITION_BATCH=${PARTITION_BATCH:-1}
 export CONTROLLERS=3 BROKERS=3
 export CLUSTER_DIR=${CLUSTER_DIR:-$(mktemp -d /tmp/sluice-bench-controller-XXXXXX)}
-export BASE_PORT=${BASE_PORT:-$(/usr/bin/python3 -c '
-import random, socket
-for _ in range(200):
-    base = random.randrange(20000, 59000, 10)
-    try:
-        for off in [0, 1, 2, 100, 101, 102, 200, 201, 202]:
-            s = socket.socket(); s.bind(("127.0.0.1", base + off)); s.close()
-        print(base); break
-    except OSError:
-        pass
-')}
+export BASE_PORT=${BASE_PORT:-$(cd "$ROOT/tests/integration" &&
+    /usr/bin/python3 -c 'import sluice_ports; print(sluice_ports.pick_base_port(3))')}
 
 cleanup() {
     "$ROOT/scripts/cluster.sh" stop >/dev/null 2>&1 || true

@@ -18,17 +18,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export BIN_DIR=${BIN_DIR:-$ROOT/build/bin}
 export ROUNDS=${ROUNDS:-3} COMMITS=${COMMITS:-2000} SESSION_MS=${SESSION_MS:-6000}
 export CLUSTER_DIR=${CLUSTER_DIR:-$(mktemp -d /tmp/sluice-bench-groups-XXXXXX)}
-export BASE_PORT=${BASE_PORT:-$(/usr/bin/python3 -c '
-import random, socket
-for _ in range(200):
-    base = random.randrange(20000, 59000, 10)
-    try:
-        for off in [0, 1, 2, 100, 101, 102, 200, 201, 202]:
-            s = socket.socket(); s.bind(("127.0.0.1", base + off)); s.close()
-        print(base); break
-    except OSError:
-        pass
-')}
+export BASE_PORT=${BASE_PORT:-$(cd "$ROOT/tests/integration" &&
+    /usr/bin/python3 -c 'import sluice_ports; print(sluice_ports.pick_base_port(3))')}
 
 cleanup() { "$ROOT/scripts/cluster.sh" stop >/dev/null 2>&1 || true; }
 trap cleanup EXIT
