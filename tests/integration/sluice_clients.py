@@ -83,6 +83,27 @@ def consume_all(bootstrap, topic, expected, group=None, timeout=60, **conf):
     return out
 
 
+def consume_n(bootstrap, group, topic, n, timeout=60, **conf):
+    """Consume n messages in group from the earliest offset, committing each synchronously;
+    returns their offsets (asserts that n arrived within timeout seconds)."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False, **conf})
+    c.subscribe([topic])
+    got = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(got) < n and time.monotonic() < deadline:
+            msg = c.poll(0.2)
+            if msg is None or msg.error():
+                continue
+            got.append(msg.offset())
+            c.commit(message=msg, asynchronous=False)
+    finally:
+        c.close()
+    assert len(got) == n, f"consumed {len(got)} of {n}"
+    return got
+
+
 def kcat(*args, input=None, timeout=60):
     r = subprocess.run(["kcat", *args], input=input, capture_output=True, timeout=timeout)
     return r.returncode, r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")

@@ -21,13 +21,14 @@ from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.consumer.fetcher import NoOffsetForPartitionError
 
 from conftest import make_cluster, wait_for
-from sluice_clients import create_topic, produce_all, producer
+from sluice_clients import consume_n, create_topic, produce_all, producer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 JS_DIR = os.path.join(HERE, "js")
 PYTHON = "/usr/bin/python3"
 GROUP_OVERRIDES = ("group.initial.rebalance.delay.ms=0", "group.min.session.timeout.ms=1000")
 SESSION_MS = 3000
+SESSION = {"session.timeout.ms": SESSION_MS}
 
 
 @pytest.fixture(scope="module")
@@ -197,34 +198,13 @@ def test_kcat_group_consumer(cluster):
     assert [tp.offset for tp in committed] == [5, 5]
 
 
-def consume_n(bootstrap, group, topic, n, **conf):
-    """Consume n messages in group, committing each synchronously; returns their offsets."""
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
-                  "auto.offset.reset": "earliest", "enable.auto.commit": False,
-                  "session.timeout.ms": SESSION_MS, **conf})
-    c.subscribe([topic])
-    got = []
-    deadline = time.monotonic() + 60
-    try:
-        while len(got) < n and time.monotonic() < deadline:
-            msg = c.poll(0.2)
-            if msg is None or msg.error():
-                continue
-            got.append(msg.offset())
-            c.commit(message=msg, asynchronous=False)
-    finally:
-        c.close()
-    assert len(got) == n, f"consumed {len(got)} of {n}"
-    return got
-
-
 def test_committed_offsets_survive_consumer_restart(cluster):
     create_topic(cluster.bootstrap, "gr", 1, 3)
     produce_all(producer(cluster.bootstrap, acks="all"),
                 "gr", ({"value": b"%d" % i} for i in range(20)))
-    assert consume_n(cluster.bootstrap, "restart", "gr", 8) == list(range(8))
+    assert consume_n(cluster.bootstrap, "restart", "gr", 8, **SESSION) == list(range(8))
     # a new consumer of the group resumes where the last commit left off
-    assert consume_n(cluster.bootstrap, "restart", "gr", 12) == list(range(8, 20))
+    assert consume_n(cluster.bootstrap, "restart", "gr", 12, **SESSION) == list(range(8, 20))
     c = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": "restart"})
     committed = c.committed([TopicPartition("gr", 0)], timeout=10)
     c.close()
@@ -235,7 +215,7 @@ def test_auto_offset_reset_earliest_latest_none(cluster):
     create_topic(cluster.bootstrap, "ga", 1, 3)
     p = producer(cluster.bootstrap, acks="all")
     produce_all(p, "ga", ({"value": b"old-%d" % i} for i in range(5)))
-    assert consume_n(cluster.bootstrap, "reset-earliest", "ga", 5) == list(range(5))
+    assert consume_n(cluster.bootstrap, "reset-earliest", "ga", 5, **SESSION) == list(range(5))
 
     late = Member(cluster.bootstrap, "reset-latest", "ga", **{"auto.offset.reset": "latest"})
     try:

@@ -11,10 +11,11 @@ import pytest
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from conftest import make_cluster, wait_for
-from sluice_clients import admin, create_topic, produce_all, producer
+from sluice_clients import admin, consume_n, create_topic, produce_all, producer
 
 OFFSETS_TOPIC = "__consumer_offsets"
 SESSION_MS = 3000
+SESSION = {"session.timeout.ms": SESSION_MS}
 
 
 @pytest.fixture(scope="module")
@@ -54,30 +55,12 @@ def ensure_all_up(cluster):
              == [1, 2, 3], 60, "3 live brokers")
 
 
-def consume_n(bootstrap, group, topic, n):
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
-                  "auto.offset.reset": "earliest", "enable.auto.commit": False,
-                  "session.timeout.ms": SESSION_MS})
-    c.subscribe([topic])
-    got = []
-    deadline = time.monotonic() + 90
-    try:
-        while len(got) < n and time.monotonic() < deadline:
-            msg = c.poll(0.2)
-            if msg is None or msg.error():
-                continue
-            got.append(msg.offset())
-            c.commit(message=msg, asynchronous=False)
-    finally:
-        c.close()
-    return got
-
-
 def test_committed_offsets_survive_coordinator_failover(cluster):
     create_topic(cluster.bootstrap, "ff", 1, 3)
     produce_all(producer(cluster.bootstrap, acks="all"),
                 "ff", ({"value": b"%d" % i} for i in range(30)))
-    assert consume_n(cluster.bootstrap, "fo-offsets", "ff", 10) == list(range(10))
+    got = consume_n(cluster.bootstrap, "fo-offsets", "ff", 10, timeout=90, **SESSION)
+    assert got == list(range(10))
     partition, leader = coordinator(cluster.bootstrap, "fo-offsets")
     assert leader > 0
     try:
@@ -85,7 +68,8 @@ def test_committed_offsets_survive_coordinator_failover(cluster):
         wait_for(lambda: coordinator(cluster.bootstrap, "fo-offsets")[1] not in (-1, leader), 60,
                  f"a new leader for {OFFSETS_TOPIC}-{partition}")
         # the new coordinator loaded the commits: the group resumes at offset 10
-        assert consume_n(cluster.bootstrap, "fo-offsets", "ff", 20) == list(range(10, 30))
+        got = consume_n(cluster.bootstrap, "fo-offsets", "ff", 20, timeout=90, **SESSION)
+        assert got == list(range(10, 30))
     finally:
         ensure_all_up(cluster)
 
