@@ -310,6 +310,26 @@ static int16_t heartbeat(const char *group, const char *member, int32_t generati
 }
 
 /* Forget a waiter: cancelled in the core first, as the glue does when a connection goes. */
+/* A stable group "g" of two members: a (the leader, assigning "x" to a and "y" to b) and
+ * b joined with ja and jb, synced in generation 1, the group record appended. */
+typedef struct pair_w {
+    join_w *a, *b;
+    sync_w *sa, *sb;
+} pair_w;
+
+static pair_w stable_pair(join_args ja, join_args jb) {
+    pair_w g;
+    g.a = join_req(ja);
+    g.b = join_req(jb);
+    settle(1000);
+    const char *ids[] = { g.a->member_id, g.b->member_id };
+    const char *as[] = { "x", "y" };
+    g.sa = sync_req("g", g.a->member_id, 1, ids, as, 2);
+    g.sb = sync_req("g", g.b->member_id, 1, NULL, NULL, 0);
+    appends_complete(E(NONE));
+    return g;
+}
+
 static void release(void *waiter) {
     if (core) broker_group_core_cancel(core, waiter);
     free(waiter);
@@ -591,14 +611,10 @@ START_TEST(test_new_member_triggers_rebalance_and_heartbeat_says_so) {
 END_TEST
 
 START_TEST(test_rebalance_timeout_removes_members_that_did_not_rejoin) {
-    join_w *a = join_req((join_args){ .rebalance_ms = 5000 });
-    join_w *b = join_req((join_args){ .rebalance_ms = 5000 });
-    settle(1000);
-    const char *ids[] = { a->member_id, b->member_id };
-    const char *as[] = { "x", "y" };
-    sync_w *sa = sync_req("g", a->member_id, 1, ids, as, 2);
-    sync_w *sb = sync_req("g", b->member_id, 1, NULL, NULL, 0);
-    appends_complete(E(NONE));
+    pair_w pr =
+        stable_pair((join_args){ .rebalance_ms = 5000 }, (join_args){ .rebalance_ms = 5000 });
+    join_w *a = pr.a, *b = pr.b;
+    sync_w *sa = pr.sa, *sb = pr.sb;
     join_w *c = join_req((join_args){ .rebalance_ms = 5000 });
     join_w *a2 = join_req((join_args){ .member = a->member_id, .rebalance_ms = 5000 });
     tick_to(5999);
@@ -614,14 +630,9 @@ START_TEST(test_rebalance_timeout_removes_members_that_did_not_rejoin) {
 END_TEST
 
 START_TEST(test_session_timeout_removes_member) {
-    join_w *a = join_req((join_args){ .session_ms = 3000 });
-    join_w *b = join_req((join_args){ .session_ms = 3000 });
-    settle(1000);
-    const char *ids[] = { a->member_id, b->member_id };
-    const char *as[] = { "x", "y" };
-    sync_w *sa = sync_req("g", a->member_id, 1, ids, as, 2);
-    sync_w *sb = sync_req("g", b->member_id, 1, NULL, NULL, 0);
-    appends_complete(E(NONE));
+    pair_w pr = stable_pair((join_args){ .session_ms = 3000 }, (join_args){ .session_ms = 3000 });
+    join_w *a = pr.a, *b = pr.b;
+    sync_w *sa = pr.sa, *sb = pr.sb;
     for (int64_t t = 2000; t <= 3000; t += 1000) {
         tick_to(t);
         ck_assert_int_eq(heartbeat("g", a->member_id, 1), E(NONE));
@@ -659,14 +670,9 @@ START_TEST(test_initial_rebalance_delay_extends_for_new_members) {
 END_TEST
 
 START_TEST(test_leave_rebalances_and_last_leave_empties) {
-    join_w *a = join_req((join_args){ 0 });
-    join_w *b = join_req((join_args){ 0 });
-    settle(1000);
-    const char *ids[] = { a->member_id, b->member_id };
-    const char *as[] = { "x", "y" };
-    sync_w *sa = sync_req("g", a->member_id, 1, ids, as, 2);
-    sync_w *sb = sync_req("g", b->member_id, 1, NULL, NULL, 0);
-    appends_complete(E(NONE));
+    pair_w pr = stable_pair((join_args){ 0 }, (join_args){ 0 });
+    join_w *a = pr.a, *b = pr.b;
+    sync_w *sa = pr.sa, *sb = pr.sb;
     broker_group_leave_member lm = { sl_str_c(b->member_id), SL_STR_NULL, -1 };
     ck_assert_int_eq(broker_group_core_leave(core, sl_str_c("g"), &lm, 1, T()), E(NONE));
     ck_assert_int_eq(lm.error, E(NONE));
@@ -774,16 +780,13 @@ START_TEST(test_static_leader_rejoin_v9_skips_assignment) {
 END_TEST
 
 START_TEST(test_static_member_survives_rebalance_timeout_not_session) {
-    join_w *a =
-        join_req((join_args){ .instance = "i-a", .rebalance_ms = 5000, .session_ms = 20000 });
-    join_w *b =
-        join_req((join_args){ .instance = "i-b", .rebalance_ms = 5000, .session_ms = 20000 });
-    settle(1000);
+    pair_w pr =
+        stable_pair((join_args){ .instance = "i-a", .rebalance_ms = 5000, .session_ms = 20000 },
+                    (join_args){ .instance = "i-b", .rebalance_ms = 5000, .session_ms = 20000 });
+    join_w *a = pr.a, *b = pr.b;
+    sync_w *sa = pr.sa, *sb = pr.sb;
     const char *ids[] = { a->member_id, b->member_id };
     const char *as[] = { "x", "y" };
-    sync_w *sa = sync_req("g", a->member_id, 1, ids, as, 2);
-    sync_w *sb = sync_req("g", b->member_id, 1, NULL, NULL, 0);
-    appends_complete(E(NONE));
     join_w *a2 = join_req((join_args){
         .member = a->member_id, .instance = "i-a", .rebalance_ms = 5000, .session_ms = 20000 });
     tick_to(6000);
@@ -963,14 +966,9 @@ static void reload_into_new_core(void) {
 }
 
 START_TEST(test_load_restores_groups_members_and_offsets) {
-    join_w *a = join_req((join_args){ .instance = "i-a" });
-    join_w *b = join_req((join_args){ 0 });
-    settle(1000);
-    const char *ids[] = { a->member_id, b->member_id };
-    const char *as[] = { "x", "y" };
-    sync_w *sa = sync_req("g", a->member_id, 1, ids, as, 2);
-    sync_w *sb = sync_req("g", b->member_id, 1, NULL, NULL, 0);
-    appends_complete(E(NONE));
+    pair_w pr = stable_pair((join_args){ .instance = "i-a" }, (join_args){ 0 });
+    join_w *a = pr.a, *b = pr.b;
+    sync_w *sa = pr.sa, *sb = pr.sb;
     commit_w *c1 = commit("g", 1, a->member_id, 10, -1);
     commit_w *c2 = commit("g", 1, b->member_id, 20, -1); /* later record wins */
     commit_w *c3 = commit("s", -1, "", 5, -1);
